@@ -1,0 +1,43 @@
+#include "config.h"
+
+#include "err.h"
+
+const char *nhi_strerror(int err)
+{
+	switch ((enum nhi_err)err) {
+	case NHI_OK: return "success";
+	case NHI_ERR_INTERNAL: return "internal error";
+	case NHI_ERR_ALLOC: return "out of memory";
+	case NHI_ERR_INVALID_ARGUMENT: return "invalid argument";
+	case NHI_ERR_NO_BUFFER_SPACE: return "data exceeds the size limit";
+	case NHI_ERR_MESSAGE_INCOMPLETE: return "data is truncated";
+	case NHI_ERR_STRING_TOO_LARGE: return "string is too long";
+	case NHI_ERR_INVALID_FORMAT: return "invalid format";
+	case NHI_ERR_BIGNUM_IS_NEGATIVE: return "number is negative";
+	case NHI_ERR_BIGNUM_TOO_LARGE: return "number is too large";
+	case NHI_ERR_KEY_TYPE_UNKNOWN: return "unknown key type";
+	case NHI_ERR_KEY_TYPE_MISMATCH: return "key type does not match its contents";
+	case NHI_ERR_KEY_INVALID: return "invalid key";
+	case NHI_ERR_KEY_IS_CERT: return "a certificate where a plain key was expected";
+	case NHI_ERR_KEY_NOT_CERT: return "a plain key where a certificate was expected";
+	case NHI_ERR_KEY_REFUSED: return "key algorithm refused by policy";
+	case NHI_ERR_KEY_REVOKED: return "key is revoked";
+	case NHI_ERR_SIGNATURE_INVALID: return "signature is invalid";
+	case NHI_ERR_CERT_EXPIRED: return "certificate has expired";
+	case NHI_ERR_CERT_NOT_YET_VALID: return "certificate is not yet valid";
+	case NHI_ERR_CERT_PRINCIPAL: return "principal not in certificate";
+	case NHI_ERR_CERT_WRONG_CA: return "certificate signed by an untrusted CA";
+	case NHI_ERR_CERT_OPTIONS: return "invalid certificate options";
+	case NHI_ERR_BASE64: return "invalid base64";
+	case NHI_ERR_LINE_TOO_LONG: return "line is too long";
+	case NHI_ERR_TOO_MANY: return "too many elements";
+	case NHI_ERR_SYSTEM: return "system error";
+	case NHI_ERR_FILE_UNSAFE: return "file is unsafe (link, owner, mode or type)";
+	case NHI_ERR_FILE_TOO_LARGE: return "file is too large";
+	case NHI_ERR_CONFIG: return "invalid configuration";
+	case NHI_ERR_NAME_INVALID: return "invalid name";
+	case NHI_ERR_CRYPTO: return "cryptographic failure";
+	case NHI_ERR_NOT_FOUND: return "not found";
+	}
+	return "unknown error";
+}

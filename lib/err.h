@@ -1,0 +1,46 @@
+/* Error codes shared by every part of nhi.
+ * Functions return 0 or one of these (negative); errors are translated
+ * only at the edges: PAM codes, NSS status, CLI exit codes. */
+#ifndef NHI_ERR_H
+#define NHI_ERR_H
+
+enum nhi_err {
+	NHI_OK = 0,
+	NHI_ERR_INTERNAL = -1,
+	NHI_ERR_ALLOC = -2,
+	NHI_ERR_INVALID_ARGUMENT = -3,
+	NHI_ERR_NO_BUFFER_SPACE = -4,   /* a write would exceed the buffer's cap */
+	NHI_ERR_MESSAGE_INCOMPLETE = -5, /* a read past the end of the data */
+	NHI_ERR_STRING_TOO_LARGE = -6,
+	NHI_ERR_INVALID_FORMAT = -7,
+	NHI_ERR_BIGNUM_IS_NEGATIVE = -8,
+	NHI_ERR_BIGNUM_TOO_LARGE = -9,
+	NHI_ERR_KEY_TYPE_UNKNOWN = -10,
+	NHI_ERR_KEY_TYPE_MISMATCH = -11,
+	NHI_ERR_KEY_INVALID = -12,
+	NHI_ERR_KEY_IS_CERT = -13,
+	NHI_ERR_KEY_NOT_CERT = -14,
+	NHI_ERR_KEY_REFUSED = -15,       /* algorithm policy refuses it */
+	NHI_ERR_KEY_REVOKED = -16,
+	NHI_ERR_SIGNATURE_INVALID = -17,
+	NHI_ERR_CERT_EXPIRED = -18,
+	NHI_ERR_CERT_NOT_YET_VALID = -19,
+	NHI_ERR_CERT_PRINCIPAL = -20,
+	NHI_ERR_CERT_WRONG_CA = -21,
+	NHI_ERR_CERT_OPTIONS = -22,      /* unknown critical option, unsorted or duplicate names */
+	NHI_ERR_BASE64 = -23,
+	NHI_ERR_LINE_TOO_LONG = -24,
+	NHI_ERR_TOO_MANY = -25,          /* a count past a hard cap */
+	NHI_ERR_SYSTEM = -26,            /* see errno */
+	NHI_ERR_FILE_UNSAFE = -27,       /* symlink, wrong owner, wrong mode, not a regular file */
+	NHI_ERR_FILE_TOO_LARGE = -28,
+	NHI_ERR_CONFIG = -29,
+	NHI_ERR_NAME_INVALID = -30,
+	NHI_ERR_CRYPTO = -31,
+	NHI_ERR_NOT_FOUND = -32,
+};
+
+/* A static, human-readable message for an error code. Never NULL. */
+const char *nhi_strerror(int err);
+
+#endif
