@@ -38,6 +38,11 @@ const char *nhi_strerror(int err)
 	case NHI_ERR_NAME_INVALID: return "invalid name";
 	case NHI_ERR_CRYPTO: return "cryptographic failure";
 	case NHI_ERR_NOT_FOUND: return "not found";
+	case NHI_ERR_TIMEOUT: return "timed out";
+	case NHI_ERR_PROTOCOL: return "protocol error";
+	case NHI_ERR_PROTOCOL_VERSION: return "unsupported protocol version";
+	case NHI_ERR_BROKER_UNAVAILABLE: return "broker unavailable";
+	case NHI_ERR_PEER_CLOSED: return "connection closed by peer";
 	}
 	return "unknown error";
 }

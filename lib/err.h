@@ -38,6 +38,11 @@ enum nhi_err {
 	NHI_ERR_NAME_INVALID = -30,
 	NHI_ERR_CRYPTO = -31,
 	NHI_ERR_NOT_FOUND = -32,
+	NHI_ERR_TIMEOUT = -33,           /* a peer did not answer in time */
+	NHI_ERR_PROTOCOL = -34,          /* a malformed or unexpected frame */
+	NHI_ERR_PROTOCOL_VERSION = -35,
+	NHI_ERR_BROKER_UNAVAILABLE = -36,/* no broker listening */
+	NHI_ERR_PEER_CLOSED = -37,
 };
 
 /* A static, human-readable message for an error code. Never NULL. */
