@@ -42,6 +42,13 @@ const char *nhi_strerror(int err)
 	case NHI_ERR_PROTOCOL: return "protocol error";
 	case NHI_ERR_PROTOCOL_VERSION: return "unsupported protocol version";
 	case NHI_ERR_BROKER_UNAVAILABLE: return "broker unavailable";
+	case NHI_ERR_STORE: return "database error";
+	case NHI_ERR_STORE_BUSY: return "database is locked by another writer";
+	case NHI_ERR_STORE_CORRUPT: return "database is corrupt";
+	case NHI_ERR_STORE_VERSION: return "database was written by a newer version of nhi";
+	case NHI_ERR_STORE_TRANSACTION: return "database transaction misuse";
+	case NHI_ERR_EXISTS: return "already exists";
+	case NHI_ERR_AUDIT_BROKEN: return "audit trail does not verify";
 	case NHI_ERR_PEER_CLOSED: return "connection closed by peer";
 	}
 	return "unknown error";

@@ -43,6 +43,13 @@ enum nhi_err {
 	NHI_ERR_PROTOCOL_VERSION = -35,
 	NHI_ERR_BROKER_UNAVAILABLE = -36,/* no broker listening */
 	NHI_ERR_PEER_CLOSED = -37,
+	NHI_ERR_STORE = -38,             /* the database failed; see nhi_store_last_error() */
+	NHI_ERR_STORE_BUSY = -39,        /* another writer holds the database */
+	NHI_ERR_STORE_CORRUPT = -40,
+	NHI_ERR_STORE_VERSION = -41,     /* schema written by a newer nhi */
+	NHI_ERR_STORE_TRANSACTION = -42, /* no transaction open, or one already open */
+	NHI_ERR_EXISTS = -43,            /* a unique name, serial or key is taken */
+	NHI_ERR_AUDIT_BROKEN = -44,      /* the audit chain or its head anchor does not verify */
 };
 
 /* A static, human-readable message for an error code. Never NULL. */
