@@ -10,7 +10,11 @@
 
 /* Replaces path with data: a temp file in the same directory, fsync,
  * fchmod to mode, rename over path, fsync of the directory. On any error
- * path is untouched and the temp file is removed. */
+ * path is untouched and the temp file is removed (an error from the final
+ * directory fsync is reported after the rename). A link at path itself is
+ * replaced, never followed; the directory part is opened as given.
+ * Errors: NHI_ERR_NOT_FOUND when the directory is missing, else
+ * NHI_ERR_SYSTEM with errno set. */
 int nhi_atomic_write(const char *path, const void *data, size_t len, mode_t mode);
 /* The same relative to an open directory (no link followed for name). With
  * owner != (uid_t)-1 the new file is chowned to owner:group before rename. */
@@ -19,7 +23,10 @@ int nhi_atomic_write_at(int dirfd, const char *name, const void *data, size_t le
 
 /* Opens path walking every component with O_NOFOLLOW (an absolute path
  * from "/", a relative one from dirfd), so no symlink anywhere is followed.
- * flags get O_CLOEXEC|O_NOCTTY added. */
+ * flags get O_CLOEXEC|O_NOCTTY added; with O_CREAT the mode is 0600.
+ * A symlink or a ".." component: NHI_ERR_FILE_UNSAFE (errno ELOOP/EPERM);
+ * a missing component: NHI_ERR_NOT_FOUND (errno ENOENT); else
+ * NHI_ERR_SYSTEM with errno set. dirfd is never closed. */
 int nhi_open_nofollow(int dirfd, const char *path, int flags, int *ret_fd);
 
 /* What a file must be before a byte of it is trusted. */
