@@ -50,6 +50,7 @@ const char *nhi_strerror(int err)
 	case NHI_ERR_EXISTS: return "already exists";
 	case NHI_ERR_AUDIT_BROKEN: return "audit trail does not verify";
 	case NHI_ERR_PEER_CLOSED: return "connection closed by peer";
+	case NHI_ERR_REFUSED: return "refused by peer";
 	}
 	return "unknown error";
 }

@@ -50,6 +50,7 @@ enum nhi_err {
 	NHI_ERR_STORE_TRANSACTION = -42, /* no transaction open, or one already open */
 	NHI_ERR_EXISTS = -43,            /* a unique name, serial or key is taken */
 	NHI_ERR_AUDIT_BROKEN = -44,      /* the audit chain or its head anchor does not verify */
+	NHI_ERR_REFUSED = -45,           /* the peer understood and said no */
 };
 
 /* A static, human-readable message for an error code. Never NULL. */
