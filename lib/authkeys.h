@@ -13,6 +13,10 @@
 #define NHI_AUTHKEYS_LINE_MAX 16384u
 #define NHI_AUTHKEYS_OPTION_VALUES_MAX 64u
 
+/* Flags as sshd reads them, later options overriding earlier ones: of a
+ * no_X / permit_X pair at most one is set, and "restrict" clears every
+ * permit_X written before it. X is allowed when permit_X, or when neither
+ * no_X nor restrict_all is set. */
 struct nhi_authkey_opts {
 	bool restrict_all;          /* "restrict" */
 	bool cert_authority;
@@ -25,7 +29,9 @@ struct nhi_authkey_opts {
 	char *principals;           /* principals="a,b" */
 	char *tunnel;               /* tunnel="n" */
 	char *expiry_time_text;     /* expiry-time="YYYYMMDD[HHMM[SS]][Z]" as written */
-	time_t expiry_time;         /* parsed; 0 when absent */
+	time_t expiry_time;         /* parsed; 0 when absent. When written more than
+				     * once the earliest wins, as in sshd. Without Z
+				     * it is local time, read as sshd does. */
 	char **environment;         /* environment="NAME=value", each */
 	size_t n_environment;
 	char **permitopen, **permitlisten;
@@ -45,5 +51,13 @@ struct nhi_authkey {
 int nhi_authkeys_parse_line(const char *line, size_t len, struct nhi_authkey **ret,
 			    const char **ret_reason);
 void nhi_authkey_free(struct nhi_authkey *ak);
+
+/* The entry as one canonical line without a newline: the options as
+ * written, the key re-encoded from its blob, the comment. Heap-allocated. */
+int nhi_authkey_format(const struct nhi_authkey *ak, char **ret);
+/* Like nhi_authkey_format, but the line stops working at not_after (UTC):
+ * any expiry-time option is replaced by expiry-time="YYYYMMDDHHMMSSZ"
+ * holding the earlier of the two times. */
+int nhi_authkey_format_with_expiry(const struct nhi_authkey *ak, time_t not_after, char **ret);
 
 #endif
