@@ -51,6 +51,7 @@ const char *nhi_strerror(int err)
 	case NHI_ERR_AUDIT_BROKEN: return "audit trail does not verify";
 	case NHI_ERR_PEER_CLOSED: return "connection closed by peer";
 	case NHI_ERR_REFUSED: return "refused by peer";
+	case NHI_ERR_KEY_ENCRYPTED: return "private key is encrypted (passphrase-protected keys are not supported)";
 	}
 	return "unknown error";
 }

@@ -51,6 +51,7 @@ enum nhi_err {
 	NHI_ERR_EXISTS = -43,            /* a unique name, serial or key is taken */
 	NHI_ERR_AUDIT_BROKEN = -44,      /* the audit chain or its head anchor does not verify */
 	NHI_ERR_REFUSED = -45,           /* the peer understood and said no */
+	NHI_ERR_KEY_ENCRYPTED = -46,     /* a passphrase-protected private key */
 };
 
 /* A static, human-readable message for an error code. Never NULL. */
