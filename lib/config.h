@@ -42,14 +42,19 @@ struct nhi_config {
 int nhi_config_defaults(struct nhi_config **ret);
 /* Loads path over the defaults. On error err (size errlen) holds
  * "path:line: reason" and nothing is returned. Unknown sections and keys
- * are errors: a typo must not silently weaken policy. */
+ * are errors: a typo must not silently weaken policy. The file must be a
+ * regular file reached without symlinks, owned by root or the caller, not
+ * group/other writable (else NHI_ERR_FILE_UNSAFE); a missing file is
+ * NHI_ERR_NOT_FOUND, so a caller may fall back to the defaults. Keys and
+ * limits: nhi.conf(5). */
 int nhi_config_load(const char *path, struct nhi_config **ret, char *err, size_t errlen);
 /* The same from a string (name is used in messages). */
 int nhi_config_parse(const char *name, const char *text, struct nhi_config **ret, char *err,
 		     size_t errlen);
 void nhi_config_free(struct nhi_config *cfg);
 
-/* Parses a duration: "300", "300s", "5m", "1h", "2d" -> seconds. */
+/* Parses a duration: "300", "300s", "5m", "1h", "2d" -> seconds; one unit,
+ * no blanks, overflow refused (NHI_ERR_INVALID_FORMAT). */
 int nhi_parse_duration(const char *text, uint32_t *ret_seconds);
 
 #endif
