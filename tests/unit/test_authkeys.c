@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,8 @@
 #include <time.h>
 
 #include "authkeys.h"
+#include "b64.h"
+#include "buf.h"
 #include "err.h"
 #include "sshkey.h"
 #include "support.h"
@@ -403,20 +406,57 @@ Test(authkeys, type_blob_mismatch_and_certificates)
 	free(dir);
 }
 
-/* Keys of every type ssh-keygen makes, behind assorted options: our
+/* The FIDO form of an ed25519 or P-256 .pub line, built by hand because
+ * making one with ssh-keygen needs a token: the same public fields under
+ * the sk- name, then the application. */
+static char *sk_form(const char *pub)
+{
+	const char *b64 = strchr(pub, ' ') + 1, *end = strchr(b64, ' '), *name;
+	struct nhi_buf *in = nhi_buf_new(), *out = nhi_buf_new();
+	const uint8_t *type, *f1, *f2 = NULL;
+	size_t type_len, f1_len, f2_len = 0;
+	char *enc, *line;
+
+	cr_assert_eq(nhi_b64_decode(b64, end ? (size_t)(end - b64) : strlen(b64), in), 0);
+	cr_assert_eq(nhi_buf_get_string_direct(in, &type, &type_len), 0);
+	cr_assert_eq(nhi_buf_get_string_direct(in, &f1, &f1_len), 0);
+	if (type_len == 11) {
+		name = "sk-ssh-ed25519@openssh.com";
+	} else {
+		name = "sk-ecdsa-sha2-nistp256@openssh.com";
+		cr_assert_eq(nhi_buf_get_string_direct(in, &f2, &f2_len), 0);
+	}
+	cr_assert_eq(nhi_buf_put_cstring(out, name), 0);
+	cr_assert_eq(nhi_buf_put_string(out, f1, f1_len), 0);
+	if (f2 != NULL)
+		cr_assert_eq(nhi_buf_put_string(out, f2, f2_len), 0);
+	cr_assert_eq(nhi_buf_put_cstring(out, "ssh:"), 0);
+	cr_assert_eq(nhi_b64_encode(nhi_buf_ptr(out), nhi_buf_len(out), &enc), 0);
+	cr_assert(asprintf(&line, "%s %s%s", name, enc, end ? end : "") > 0);
+	free(enc);
+	nhi_buf_free(in);
+	nhi_buf_free(out);
+	return line;
+}
+
+/* Keys of every type ssh-keygen knows, behind assorted options: our
  * fingerprints and sizes equal ssh-keygen -lf on the same file. */
 Test(authkeys, fingerprints_match_ssh_keygen, .timeout = 120)
 {
 	static const struct {
 		const char *type, *bits, *options;
+		bool sk;
 	} kinds[] = {
-	    {"ed25519", NULL, ""},
-	    {"ecdsa", "256", "restrict,pty "},
-	    {"ecdsa", "384", "from=\"10.0.0.0/8,!10.1.*\",command=\"echo \\\"a b\\\"\" "},
-	    {"ecdsa", "521", "cert-authority,principals=\"a,b\" "},
-	    {"rsa", "2048", "environment=\"A=1\",environment=\"B=2\" "},
-	    {"rsa", "3072", "expiry-time=\"20991231\",no-pty "},
-	    {"ed25519", NULL, "  no-agent-forwarding\t"},
+	    {"ed25519", NULL, "", false},
+	    {"ecdsa", "256", "restrict,pty ", false},
+	    {"ecdsa", "384", "from=\"10.0.0.0/8,!10.1.*\",command=\"echo \\\"a b\\\"\" ", false},
+	    {"ecdsa", "521", "cert-authority,principals=\"a,b\" ", false},
+	    {"rsa", "2048", "environment=\"A=1\",environment=\"B=2\" ", false},
+	    {"rsa", "3072", "expiry-time=\"20991231\",no-pty ", false},
+	    {"dsa", NULL, "", false},
+	    {"ed25519", NULL, "  no-agent-forwarding\t", false},
+	    {"ed25519", NULL, "no-touch-required ", true},
+	    {"ecdsa", "256", "verify-required ", true},
 	};
 	char *dir = test_mkdtemp(), *file = test_path(dir, "authorized_keys"), *out = NULL;
 	char *argv[] = {(char *)test_ssh_keygen(), "-l", "-f", file, NULL};
@@ -433,6 +473,12 @@ Test(authkeys, fingerprints_match_ssh_keygen, .timeout = 120)
 		snprintf(name, sizeof(name), "k%zu", i);
 		snprintf(comment, sizeof(comment), "key %zu@test", i);
 		pub = keygen(dir, name, kinds[i].type, kinds[i].bits, comment);
+		if (kinds[i].sk) {
+			char *sk = sk_form(pub);
+
+			free(pub);
+			pub = sk;
+		}
 		cr_assert(asprintf(&lines[n], "%s%s", kinds[i].options, pub) > 0);
 		fprintf(f, "%s\n", lines[n++]);
 		free(pub);
@@ -746,4 +792,38 @@ Test(authkeys, random_lines_never_crash, .timeout = 120)
 	free(pub);
 	test_rmtree(dir);
 	free(dir);
+}
+
+/* Blobs whose inner lengths lie: past the end, short, or with bytes left. */
+Test(authkeys, hostile_key_blobs)
+{
+	static const struct {
+		uint32_t pk_len;
+		size_t pk_bytes, trailing;
+	} blobs[] = {
+	    {0xffffffffu, 32, 0}, {33, 32, 0}, {31, 31, 0}, {32, 32, 1}, {0, 0, 0},
+	};
+	uint8_t pk[40];
+	size_t i;
+
+	memset(pk, 0x5a, sizeof(pk));
+	for (i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++) {
+		struct nhi_buf *b = nhi_buf_new();
+		struct nhi_authkey *ak = NULL;
+		const char *reason = NULL;
+		char *enc, *line;
+
+		cr_assert_eq(nhi_buf_put_cstring(b, "ssh-ed25519"), 0);
+		cr_assert_eq(nhi_buf_put_u32(b, blobs[i].pk_len), 0);
+		cr_assert_eq(nhi_buf_put(b, pk, blobs[i].pk_bytes + blobs[i].trailing), 0);
+		cr_assert_eq(nhi_b64_encode(nhi_buf_ptr(b), nhi_buf_len(b), &enc), 0);
+		cr_assert(asprintf(&line, "no-pty ssh-ed25519 %s c", enc) > 0);
+		cr_assert_eq(parse(line, &ak, &reason), NHI_ERR_KEY_INVALID, "blob %zu: %s", i,
+			     reason ? reason : "parsed");
+		cr_assert_str_eq(reason, "invalid key blob");
+		cr_assert_null(ak);
+		free(line);
+		free(enc);
+		nhi_buf_free(b);
+	}
 }
