@@ -16,10 +16,13 @@ int nhi_ca_generate(struct nhi_ca_key **ret);
 /* Reads a private key file: owned by the current euid (or root), not
  * readable by group or other, not a symlink. */
 int nhi_ca_load(const char *path, struct nhi_ca_key **ret);
-/* The same from memory (e.g. a systemd credential already read). */
+/* The same from memory (e.g. a systemd credential already read). Only
+ * unencrypted Ed25519 keys: a passphrase-protected file gives
+ * NHI_ERR_KEY_ENCRYPTED, another key type NHI_ERR_KEY_TYPE_MISMATCH. */
 int nhi_ca_from_private_text(const char *text, size_t len, struct nhi_ca_key **ret);
 /* Writes the private key atomically with mode 0600. */
 int nhi_ca_save(const struct nhi_ca_key *ca, const char *path, const char *comment);
+/* *ret holds the secret key: the caller zeroes it before freeing it. */
 int nhi_ca_to_private_text(const struct nhi_ca_key *ca, const char *comment, char **ret, size_t *ret_len);
 void nhi_ca_free(struct nhi_ca_key *ca);
 

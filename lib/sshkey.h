@@ -90,7 +90,10 @@ enum nhi_key_verdict nhi_key_policy(const struct nhi_key *key, const char **ret_
 
 /* Verifies an SSH signature blob (string alg, string sig) over data with
  * key: ssh-ed25519, ecdsa-sha2-*, rsa-sha2-256/512 (ssh-rsa SHA-1 refused),
- * and the sk- forms (flags and counter per PROTOCOL.u2f). */
+ * and the sk- forms (flags and counter per PROTOCOL.u2f, user presence
+ * required). 0 when valid; NHI_ERR_SIGNATURE_INVALID for a wrong signature
+ * or algorithm, NHI_ERR_INVALID_FORMAT for a malformed blob, and
+ * NHI_ERR_KEY_REFUSED for DSA, RSA under 2048 bits and ssh-rsa (SHA-1). */
 int nhi_key_verify(const struct nhi_key *key, const uint8_t *sig, size_t siglen,
 		   const uint8_t *data, size_t datalen);
 
