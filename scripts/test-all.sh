@@ -82,9 +82,9 @@ check_build()
 	fi
 }
 
-# The fuzz build: each harness counts as one test when smoke.sh reports
-# per-harness lines ("PASS: fuzz_x" / "FAIL: fuzz_x"), else the whole smoke
-# run counts as one.
+# The fuzz build: each harness counts as one test, from the lines
+# tests/fuzz/smoke.sh prints ("fuzz_x: ok (N runs)" / "fuzz_x: FAILED");
+# without such lines the whole smoke run counts as one.
 fuzz_build()
 {
 	local dir=build-fuzz rc p f
@@ -98,9 +98,9 @@ fuzz_build()
 			make fuzz-smoke
 	) >"$ROOT/$dir/test-all.log" 2>&1
 	rc=$?
-	grep -E '^(PASS|FAIL|SKIP|ERROR)[: ]' "$ROOT/$dir/test-all.log" | sed 's/^/    /' || true
-	p=$(grep -cE '^PASS[: ]' "$ROOT/$dir/test-all.log")
-	f=$(grep -cE '^(FAIL|ERROR)[: ]' "$ROOT/$dir/test-all.log")
+	grep -E '^fuzz_[A-Za-z0-9_]+: (ok|FAILED)' "$ROOT/$dir/test-all.log" | sed 's/^/    /'
+	p=$(grep -cE '^fuzz_[A-Za-z0-9_]+: ok' "$ROOT/$dir/test-all.log")
+	f=$(grep -cE '^fuzz_[A-Za-z0-9_]+: FAILED' "$ROOT/$dir/test-all.log")
 	if [ $((p + f)) -eq 0 ]; then
 		if [ $rc -eq 0 ]; then p=1; else f=1; fi
 	elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
