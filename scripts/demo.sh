@@ -87,7 +87,7 @@ say "Logging in with key and certificate, running 'id' on the other side:"
 if ssh_as "$USER_NAME" -i "$KEY" -o CertificateFile="$CERT" -- id; then
 	echo "$NHI_SSH_OUT" | show
 	echo "      sshd says:"
-	sshd_log_since_mark | grep -E 'Accepted publickey' | cut -c1-160 | show
+	sshd_log_since_mark | grep -E 'Accepted publickey' | show
 else
 	echo "      the login failed unexpectedly:"
 	echo "$NHI_SSH_OUT" | show
@@ -107,7 +107,7 @@ if ssh_as "$USER_NAME" -i "$KEY" -o CertificateFile="$CERT" -- id; then
 fi
 echo "      refused. sshd says:"
 sshd_log_has "revoked by file" || true
-sshd_log_since_mark | grep -E 'revoked|Failed publickey' | cut -c1-160 | show
+sshd_log_since_mark | grep -E 'revoked|Failed publickey' | show
 
 say "Cleaning up: stopping sshd, deleting $USER_NAME and every key made above."
 exit 0
