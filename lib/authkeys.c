@@ -344,6 +344,18 @@ static int set_once(char **field, struct opt_tok *tok, const char *dup_reason,
 	return 0;
 }
 
+static bool takes_value(const char *name, size_t len)
+{
+	static const char *const names[] = {"command", "environment", "expiry-time", "from",
+					    "permitlisten", "permitopen", "principals", "tunnel"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (name_eq(name, len, names[i]))
+			return true;
+	return false;
+}
+
 /* Applies one option to o, taking tok->value when it keeps it. */
 static int apply_option(struct nhi_authkey_opts *o, struct opt_tok *tok, const char **ret_reason)
 {
@@ -355,15 +367,7 @@ static int apply_option(struct nhi_authkey_opts *o, struct opt_tok *tok, const c
 	if (tok->value == NULL) {
 		if (apply_flag(o, n, len))
 			return 0;
-		*ret_reason = name_eq(n, len, "command") || name_eq(n, len, "from") ||
-					      name_eq(n, len, "principals") ||
-					      name_eq(n, len, "environment") ||
-					      name_eq(n, len, "expiry-time") ||
-					      name_eq(n, len, "permitopen") ||
-					      name_eq(n, len, "permitlisten") ||
-					      name_eq(n, len, "tunnel")
-				      ? "option needs a value"
-				      : "unknown option";
+		*ret_reason = takes_value(n, len) ? "option needs a value" : "unknown option";
 		return NHI_ERR_INVALID_FORMAT;
 	}
 	if (name_eq(n, len, "command"))
