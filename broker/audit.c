@@ -14,22 +14,22 @@
 #include "fileio.h"
 #include "log.h"
 
-#define ANCHOR_TAG "nhi-audit-head 1"
+#define ANCHOR_TAG      "nhi-audit-head 1"
 #define ANCHOR_TEXT_MAX 256
 
 static const char *const type_names[NHI_AUDIT_TYPE_COUNT] = {
-	[NHI_AUDIT_ISSUE] = "issue",
-	[NHI_AUDIT_DENY] = "deny",
-	[NHI_AUDIT_IDENTITY_CHANGE] = "identity-change",
-	[NHI_AUDIT_ENROLL] = "enroll",
-	[NHI_AUDIT_REVOKE] = "revoke",
-	[NHI_AUDIT_CA_CHANGE] = "ca-change",
-	[NHI_AUDIT_DISCOVER] = "discover",
-	[NHI_AUDIT_RETIRE] = "retire",
-	[NHI_AUDIT_LOGIN] = "login",
-	[NHI_AUDIT_SESSION] = "session",
-	[NHI_AUDIT_ELEVATE] = "elevate",
-	[NHI_AUDIT_BREAKGLASS] = "breakglass",
+        [NHI_AUDIT_ISSUE] = "issue",
+        [NHI_AUDIT_DENY] = "deny",
+        [NHI_AUDIT_IDENTITY_CHANGE] = "identity-change",
+        [NHI_AUDIT_ENROLL] = "enroll",
+        [NHI_AUDIT_REVOKE] = "revoke",
+        [NHI_AUDIT_CA_CHANGE] = "ca-change",
+        [NHI_AUDIT_DISCOVER] = "discover",
+        [NHI_AUDIT_RETIRE] = "retire",
+        [NHI_AUDIT_LOGIN] = "login",
+        [NHI_AUDIT_SESSION] = "session",
+        [NHI_AUDIT_ELEVATE] = "elevate",
+        [NHI_AUDIT_BREAKGLASS] = "breakglass",
 };
 
 /* A syslog line waiting for its transaction to commit. */
@@ -91,8 +91,12 @@ static int hex_decode(const char *hex, uint8_t *out, size_t n)
 	for (i = 0; i < n; i++) {
 		hi = hex[2 * i];
 		lo = hex[2 * i + 1];
-		hi = hi >= '0' && hi <= '9' ? hi - '0' : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10 : -1;
-		lo = lo >= '0' && lo <= '9' ? lo - '0' : lo >= 'a' && lo <= 'f' ? lo - 'a' + 10 : -1;
+		hi = hi >= '0' && hi <= '9'   ? hi - '0'
+		     : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10
+		                              : -1;
+		lo = lo >= '0' && lo <= '9'   ? lo - '0'
+		     : lo >= 'a' && lo <= 'f' ? lo - 'a' + 10
+		                              : -1;
 		if (hi < 0 || lo < 0)
 			return NHI_ERR_INVALID_FORMAT;
 		out[i] = (uint8_t)(hi << 4 | lo);
@@ -125,10 +129,10 @@ int nhi_audit_anchor_read(const char *path, struct nhi_audit_anchor *ret_anchor)
 {
 	/* Written by the broker alone: no one else may be able to change it. */
 	struct nhi_file_rules rules = {
-		.owner = geteuid(),
-		.allow_root_owner = true,
-		.forbidden = 022,
-		.max_size = ANCHOR_TEXT_MAX,
+	        .owner = geteuid(),
+	        .allow_root_owner = true,
+	        .forbidden = 022,
+	        .max_size = ANCHOR_TEXT_MAX,
 	};
 	char *text = NULL;
 	size_t len = 0;
@@ -180,7 +184,7 @@ static void audit_txn_end(void *arg, bool committed)
 		r = nhi_audit_anchor_write(a->anchor_path, &a->pending);
 		if (r < 0)
 			nhi_log_error("audit: cannot write head anchor %s: %s", a->anchor_path,
-				      nhi_strerror(r));
+			              nhi_strerror(r));
 		else
 			a->anchored = a->pending;
 		for (i = 0; i < a->n_lines; i++)
@@ -202,9 +206,10 @@ static int audit_check_anchor(struct nhi_audit *a)
 	r = nhi_audit_anchor_read(a->anchor_path, &a->anchored);
 	if (r == NHI_ERR_NOT_FOUND) {
 		if (head > 0)
-			nhi_log_warning("audit: head anchor %s missing; re-anchored at record %" PRIu64
-					"; run an audit verify",
-					a->anchor_path, head);
+			nhi_log_warning(
+			        "audit: head anchor %s missing; re-anchored at record %" PRIu64
+			        "; run an audit verify",
+			        a->anchor_path, head);
 		a->anchored.seq = head;
 		memcpy(a->anchored.hash, head_hash, sizeof(head_hash));
 		return nhi_audit_anchor_write(a->anchor_path, &a->anchored);
@@ -217,15 +222,15 @@ static int audit_check_anchor(struct nhi_audit *a)
 	if (r == NHI_ERR_NOT_FOUND ||
 	    (r == 0 && memcmp(hash, a->anchored.hash, NHI_AUDIT_HASH_LEN) != 0)) {
 		nhi_log_alert("audit: the database no longer holds anchored record %" PRIu64
-			      " as anchored; the trail was cut or rewritten",
-			      a->anchored.seq);
+		              " as anchored; the trail was cut or rewritten",
+		              a->anchored.seq);
 		return NHI_ERR_AUDIT_BROKEN;
 	}
 	return r;
 }
 
 int nhi_audit_open(struct nhi_store *s, const char *anchor_path, unsigned flags,
-		   struct nhi_audit **ret_audit)
+                   struct nhi_audit **ret_audit)
 {
 	struct nhi_audit *a;
 	int r;
@@ -237,7 +242,8 @@ int nhi_audit_open(struct nhi_store *s, const char *anchor_path, unsigned flags,
 		return NHI_ERR_ALLOC;
 	a->store = s;
 	a->flags = flags;
-	a->anchor_path = anchor_path ? strdup(anchor_path) : nhi_audit_anchor_path(nhi_store_path(s));
+	a->anchor_path =
+	        anchor_path ? strdup(anchor_path) : nhi_audit_anchor_path(nhi_store_path(s));
 	r = a->anchor_path ? audit_check_anchor(a) : NHI_ERR_ALLOC;
 	if (r < 0) {
 		free(a->anchor_path);
@@ -272,7 +278,7 @@ static int audit_level(enum nhi_audit_type type)
 /* One sanitised line per record; the full hash lets syslog act as a second
  * anchor off the host. */
 static int queue_line(struct nhi_audit *a, enum nhi_audit_type type,
-		      const struct nhi_audit_record *r)
+                      const struct nhi_audit_record *r)
 {
 	char actor[256], subject[256], detail[1024], hex[2 * NHI_AUDIT_HASH_LEN + 1];
 	struct pending_line *grown;
@@ -291,9 +297,9 @@ static int queue_line(struct nhi_audit *a, enum nhi_audit_type type,
 	for (i = 0; i < NHI_AUDIT_HASH_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", r->hash[i]);
 	if (asprintf(&text, "audit %" PRIu64 " %s actor=%s subject=%s %s hash=%s", r->seq, r->type,
-		     nhi_log_sanitize(r->actor, actor, sizeof(actor)),
-		     nhi_log_sanitize(r->subject, subject, sizeof(subject)),
-		     nhi_log_sanitize(r->detail, detail, sizeof(detail)), hex) < 0)
+	             nhi_log_sanitize(r->actor, actor, sizeof(actor)),
+	             nhi_log_sanitize(r->subject, subject, sizeof(subject)),
+	             nhi_log_sanitize(r->detail, detail, sizeof(detail)), hex) < 0)
 		return NHI_ERR_ALLOC;
 	a->lines[a->n_lines].level = audit_level(type);
 	a->lines[a->n_lines].text = text;
@@ -318,7 +324,7 @@ static int event_check(const struct nhi_audit_event *ev)
 
 /* Builds and inserts the next record inside the open transaction. */
 static int audit_insert(struct nhi_audit *a, const struct nhi_audit_event *ev,
-			struct nhi_audit_record *rec)
+                        struct nhi_audit_record *rec)
 {
 	struct timeval now;
 	uint64_t head;
@@ -330,7 +336,7 @@ static int audit_insert(struct nhi_audit *a, const struct nhi_audit_event *ev,
 	/* Never extend a chain that lost records we anchored. */
 	if (head < a->anchored.seq) {
 		nhi_log_alert("audit: chain ends at %" PRIu64 " before anchored record %" PRIu64,
-			      head, a->anchored.seq);
+		              head, a->anchored.seq);
 		return NHI_ERR_AUDIT_BROKEN;
 	}
 	gettimeofday(&now, NULL);

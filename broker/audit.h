@@ -36,8 +36,8 @@
 #include "store.h"
 
 #define NHI_AUDIT_ANCHOR_NAME "audit.head"
-#define NHI_AUDIT_DETAIL_MAX (64u * 1024u)
-#define NHI_AUDIT_FIELD_MAX 4096u /* actor and subject */
+#define NHI_AUDIT_DETAIL_MAX  (64u * 1024u)
+#define NHI_AUDIT_FIELD_MAX   4096u /* actor and subject */
 
 enum nhi_audit_type {
 	NHI_AUDIT_ISSUE = 0,
@@ -95,7 +95,7 @@ struct nhi_audit;
  * A missing anchor is re-created at the current head, with a warning. The
  * audit handle owns the store's transaction hook until it is closed. */
 int nhi_audit_open(struct nhi_store *s, const char *anchor_path, unsigned flags,
-		   struct nhi_audit **ret_audit);
+                   struct nhi_audit **ret_audit);
 void nhi_audit_close(struct nhi_audit *a);
 /* Appends ev as the next record. Inside an open transaction it becomes
  * durable, is logged and anchored only when that transaction commits. */
@@ -115,10 +115,10 @@ enum nhi_audit_fault {
 };
 struct nhi_audit_report {
 	enum nhi_audit_fault fault;
-	uint64_t bad_seq;   /* the first record that does not verify */
+	uint64_t bad_seq; /* the first record that does not verify */
 	char reason[160];
-	uint64_t checked;   /* records verified before the fault (or all) */
-	uint64_t last_seq;  /* head of the verified chain */
+	uint64_t checked;  /* records verified before the fault (or all) */
+	uint64_t last_seq; /* head of the verified chain */
 	uint8_t last_hash[NHI_AUDIT_HASH_LEN];
 	uint64_t unanchored; /* records after the anchor (a crash lag) */
 };
@@ -127,14 +127,14 @@ struct nhi_audit_report {
  * (report says where and why), other errors when the store fails. The
  * report is filled in both of the first two cases. */
 int nhi_audit_verify(struct nhi_store *s, const struct nhi_audit_anchor *anchor,
-		     struct nhi_audit_report *ret_report);
+                     struct nhi_audit_report *ret_report);
 
 /* Records in seq order: from a seq, or the last n. next sets *ret NULL at
  * the end; a record lives until the next call. */
 struct nhi_audit_iter;
 int nhi_audit_iter_open(struct nhi_store *s, uint64_t from_seq, struct nhi_audit_iter **ret_iter);
 int nhi_audit_iter_open_tail(struct nhi_store *s, uint64_t last_n,
-			     struct nhi_audit_iter **ret_iter);
+                             struct nhi_audit_iter **ret_iter);
 int nhi_audit_iter_next(struct nhi_audit_iter *it, const struct nhi_audit_record **ret);
 void nhi_audit_iter_free(struct nhi_audit_iter *it);
 

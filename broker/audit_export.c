@@ -32,8 +32,7 @@ int nhi_audit_iter_open(struct nhi_store *s, uint64_t from_seq, struct nhi_audit
 	return 0;
 }
 
-int nhi_audit_iter_open_tail(struct nhi_store *s, uint64_t last_n,
-			     struct nhi_audit_iter **ret_iter)
+int nhi_audit_iter_open_tail(struct nhi_store *s, uint64_t last_n, struct nhi_audit_iter **ret_iter)
 {
 	uint8_t hash[NHI_AUDIT_HASH_LEN];
 	uint64_t head;

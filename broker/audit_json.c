@@ -99,13 +99,27 @@ static int json_escape_byte(struct nhi_json *j, unsigned char c)
 	const char *short_esc = NULL;
 
 	switch (c) {
-	case '"': short_esc = "\\\""; break;
-	case '\\': short_esc = "\\\\"; break;
-	case '\n': short_esc = "\\n"; break;
-	case '\r': short_esc = "\\r"; break;
-	case '\t': short_esc = "\\t"; break;
-	case '\b': short_esc = "\\b"; break;
-	case '\f': short_esc = "\\f"; break;
+	case '"':
+		short_esc = "\\\"";
+		break;
+	case '\\':
+		short_esc = "\\\\";
+		break;
+	case '\n':
+		short_esc = "\\n";
+		break;
+	case '\r':
+		short_esc = "\\r";
+		break;
+	case '\t':
+		short_esc = "\\t";
+		break;
+	case '\b':
+		short_esc = "\\b";
+		break;
+	case '\f':
+		short_esc = "\\f";
+		break;
 	}
 	if (short_esc)
 		return nhi_json_raw(j, short_esc, 2);
@@ -123,7 +137,7 @@ int nhi_json_string(struct nhi_json *j, const char *s, size_t len)
 	while (r == 0 && i < len) {
 		/* Copy plain printable ASCII in runs. */
 		for (run = i; run < len && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' &&
-			      p[run] != '\\';
+		              p[run] != '\\';
 		     run++)
 			;
 		if (run > i) {
@@ -282,10 +296,14 @@ static bool scan_value(struct json_scan *sc)
 	if (sc->p >= sc->end)
 		return false;
 	switch (*sc->p) {
-	case '"': return scan_string(sc);
-	case 't': return scan_word(sc, "true");
-	case 'f': return scan_word(sc, "false");
-	case 'n': return scan_word(sc, "null");
+	case '"':
+		return scan_string(sc);
+	case 't':
+		return scan_word(sc, "true");
+	case 'f':
+		return scan_word(sc, "false");
+	case 'n':
+		return scan_word(sc, "null");
 	}
 	return scan_number(sc);
 }

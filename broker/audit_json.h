@@ -14,7 +14,10 @@ struct nhi_json {
 	size_t len, cap;
 	int err;
 };
-#define NHI_JSON_INIT {NULL, 0, 0, 0}
+#define NHI_JSON_INIT                                                                              \
+	{                                                                                          \
+		NULL, 0, 0, 0                                                                      \
+	}
 
 void nhi_json_free(struct nhi_json *j);
 /* Empties j, keeping its allocation (and clearing err). */

@@ -69,7 +69,7 @@ static int record_encode(struct nhi_buf *b, const struct nhi_audit_record *r)
 }
 
 static int hasher_run(struct audit_hasher *h, const struct nhi_audit_record *r,
-		      uint8_t out[NHI_AUDIT_HASH_LEN])
+                      uint8_t out[NHI_AUDIT_HASH_LEN])
 {
 	unsigned int n = 0;
 	int ret;
@@ -104,10 +104,10 @@ int nhi_audit_record_hash(const struct nhi_audit_record *r, uint8_t ret_hash[NHI
 }
 
 static int fault(struct nhi_audit_report *rep, enum nhi_audit_fault f, uint64_t seq,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static int fault(struct nhi_audit_report *rep, enum nhi_audit_fault f, uint64_t seq,
-		 const char *fmt, ...)
+                 const char *fmt, ...)
 {
 	va_list ap;
 
@@ -121,7 +121,7 @@ static int fault(struct nhi_audit_report *rep, enum nhi_audit_fault f, uint64_t 
 
 /* Checks one record against its expected place in the chain. */
 static int verify_one(struct audit_hasher *h, const struct nhi_audit_record *r,
-		      struct nhi_audit_report *rep)
+                      struct nhi_audit_report *rep)
 {
 	uint64_t expected = rep->last_seq + 1;
 	uint8_t hash[NHI_AUDIT_HASH_LEN];
@@ -129,30 +129,30 @@ static int verify_one(struct audit_hasher *h, const struct nhi_audit_record *r,
 
 	if (r->seq > INT64_MAX || r->seq == 0)
 		return fault(rep, NHI_AUDIT_FAULT_MALFORMED, expected,
-			     "a row with the impossible seq %" PRId64 " precedes record %" PRIu64,
-			     (int64_t)r->seq, expected);
+		             "a row with the impossible seq %" PRId64 " precedes record %" PRIu64,
+		             (int64_t)r->seq, expected);
 	if (r->seq != expected)
 		return fault(rep, NHI_AUDIT_FAULT_MISSING, expected,
-			     "record %" PRIu64 " is missing (the next one is %" PRIu64 ")",
-			     expected, r->seq);
+		             "record %" PRIu64 " is missing (the next one is %" PRIu64 ")",
+		             expected, r->seq);
 	if (r->malformed)
 		return fault(rep, NHI_AUDIT_FAULT_MALFORMED, r->seq,
-			     "record %" PRIu64 " has a malformed field", r->seq);
+		             "record %" PRIu64 " has a malformed field", r->seq);
 	if (memcmp(r->prev_hash, rep->last_hash, NHI_AUDIT_HASH_LEN) != 0)
 		return fault(rep, NHI_AUDIT_FAULT_LINK, r->seq,
-			     "record %" PRIu64 " does not chain to the record before it", r->seq);
+		             "record %" PRIu64 " does not chain to the record before it", r->seq);
 	ret = hasher_run(h, r, hash);
 	if (ret < 0)
 		return ret;
 	if (memcmp(hash, r->hash, NHI_AUDIT_HASH_LEN) != 0)
 		return fault(rep, NHI_AUDIT_FAULT_HASH, r->seq,
-			     "record %" PRIu64 " does not match its hash (modified)", r->seq);
+		             "record %" PRIu64 " does not match its hash (modified)", r->seq);
 	return 0;
 }
 
 /* Walks every row in seq order; stops at the first fault. */
 static int verify_walk(struct nhi_store *s, const struct nhi_audit_anchor *anchor,
-		       struct nhi_audit_report *rep, uint8_t anchored_hash[NHI_AUDIT_HASH_LEN])
+                       struct nhi_audit_report *rep, uint8_t anchored_hash[NHI_AUDIT_HASH_LEN])
 {
 	struct nhi_store_audit_iter *it = NULL;
 	const struct nhi_audit_record *r;
@@ -179,23 +179,23 @@ static int verify_walk(struct nhi_store *s, const struct nhi_audit_anchor *ancho
 }
 
 static int verify_anchor(const struct nhi_audit_anchor *anchor,
-			 const uint8_t anchored_hash[NHI_AUDIT_HASH_LEN],
-			 struct nhi_audit_report *rep)
+                         const uint8_t anchored_hash[NHI_AUDIT_HASH_LEN],
+                         struct nhi_audit_report *rep)
 {
 	if (anchor->seq > rep->last_seq)
 		return fault(rep, NHI_AUDIT_FAULT_TRUNCATED, rep->last_seq + 1,
-			     "the chain ends at %" PRIu64 " but the head anchor is at %" PRIu64
-			     " (tail removed)",
-			     rep->last_seq, anchor->seq);
+		             "the chain ends at %" PRIu64 " but the head anchor is at %" PRIu64
+		             " (tail removed)",
+		             rep->last_seq, anchor->seq);
 	if (anchor->seq > 0 && memcmp(anchored_hash, anchor->hash, NHI_AUDIT_HASH_LEN) != 0)
 		return fault(rep, NHI_AUDIT_FAULT_ANCHOR, anchor->seq,
-			     "record %" PRIu64 " differs from the head anchor", anchor->seq);
+		             "record %" PRIu64 " differs from the head anchor", anchor->seq);
 	rep->unanchored = rep->last_seq - anchor->seq;
 	return 0;
 }
 
 int nhi_audit_verify(struct nhi_store *s, const struct nhi_audit_anchor *anchor,
-		     struct nhi_audit_report *ret_report)
+                     struct nhi_audit_report *ret_report)
 {
 	uint8_t anchored_hash[NHI_AUDIT_HASH_LEN] = {0};
 	struct nhi_audit_report rep;

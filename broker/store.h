@@ -79,17 +79,17 @@ int nhi_identity_status_from_name(const char *name, enum nhi_identity_status *re
 #define NHI_ID_NONE (-1) /* uid or gid not set */
 
 struct nhi_identity {
-	int64_t id;               /* set by the store */
+	int64_t id; /* set by the store */
 	char *name;
 	enum nhi_identity_kind kind;
-	char *owner;              /* NULL: none */
+	char *owner; /* NULL: none */
 	enum nhi_identity_status status;
-	int64_t uid, gid;         /* NHI_ID_NONE: not a unix account */
+	int64_t uid, gid; /* NHI_ID_NONE: not a unix account */
 	char *shell, *home, *gecos;
-	int64_t review_due;       /* 0: none */
-	int64_t last_used;        /* 0: never */
-	uint32_t ttl_default;     /* seconds; 0: the kind's default */
-	uint32_t ttl_max;         /* seconds; 0: the kind's cap */
+	int64_t review_due;   /* 0: none */
+	int64_t last_used;    /* 0: never */
+	uint32_t ttl_default; /* seconds; 0: the kind's default */
+	uint32_t ttl_max;     /* seconds; 0: the kind's cap */
 	bool allow_pty;
 	char *source_addresses;   /* NULL: any; else sshd's CIDR list */
 	char *force_command;      /* NULL: none */
@@ -112,7 +112,7 @@ int nhi_store_identity_list(struct nhi_store *s, struct nhi_identity **ret_list,
 /* Rewrites every field but name, id and created from in, found by name. */
 int nhi_store_identity_update(struct nhi_store *s, const struct nhi_identity *in);
 int nhi_store_identity_set_status(struct nhi_store *s, const char *name,
-				  enum nhi_identity_status status);
+                                  enum nhi_identity_status status);
 int nhi_store_identity_touch(struct nhi_store *s, const char *name, int64_t when);
 
 /* Roles: the extra principals an identity's certificates carry. */
@@ -120,7 +120,7 @@ int nhi_store_role_add(struct nhi_store *s, const char *identity, const char *ro
 int nhi_store_role_remove(struct nhi_store *s, const char *identity, const char *role);
 /* Sorted; free with nhi_strv_free. */
 int nhi_store_role_list(struct nhi_store *s, const char *identity, char ***ret_roles,
-			size_t *ret_n);
+                        size_t *ret_n);
 void nhi_strv_free(char **v, size_t n);
 
 /* Attestation selectors: every one must match the caller. */
@@ -139,11 +139,11 @@ struct nhi_selector {
 	char *value;
 };
 int nhi_store_selector_add(struct nhi_store *s, const char *identity, enum nhi_selector_kind kind,
-			   const char *value);
+                           const char *value);
 int nhi_store_selector_remove(struct nhi_store *s, const char *identity,
-			      enum nhi_selector_kind kind, const char *value);
+                              enum nhi_selector_kind kind, const char *value);
 int nhi_store_selector_list(struct nhi_store *s, const char *identity,
-			    struct nhi_selector **ret_list, size_t *ret_n);
+                            struct nhi_selector **ret_list, size_t *ret_n);
 void nhi_selector_list_free(struct nhi_selector *list, size_t n);
 
 /* Certificate serials. Allocates the next serial inside the open
@@ -158,19 +158,19 @@ int nhi_store_next_serial(struct nhi_store *s, uint64_t *ret_serial);
 /* Issued certificates. Serials and validity bounds must fit in int64. */
 struct nhi_cert_record {
 	uint64_t serial;
-	char *identity;           /* the identity's name */
+	char *identity; /* the identity's name */
 	char *key_id;
-	char *key_fp;             /* SHA256:... of the subject key */
+	char *key_fp; /* SHA256:... of the subject key */
 	char **principals;
 	size_t n_principals;
 	uint64_t valid_after, valid_before;
-	int64_t requester_uid;    /* NHI_ID_NONE: unknown */
-	int64_t requester_pid;    /* 0: unknown */
-	char *requester_exe;      /* NULL: unknown */
+	int64_t requester_uid; /* NHI_ID_NONE: unknown */
+	int64_t requester_pid; /* 0: unknown */
+	char *requester_exe;   /* NULL: unknown */
 	int64_t issued_at;
-	int64_t revoked_at;       /* 0: not revoked */
+	int64_t revoked_at; /* 0: not revoked */
 	char *revoke_reason;
-	char *ca_fp;              /* the signing CA key */
+	char *ca_fp; /* the signing CA key */
 };
 void nhi_cert_record_clear(struct nhi_cert_record *c);
 void nhi_cert_record_list_free(struct nhi_cert_record *list, size_t n);
@@ -178,17 +178,17 @@ void nhi_cert_record_list_free(struct nhi_cert_record *list, size_t n);
 int nhi_store_cert_insert(struct nhi_store *s, const struct nhi_cert_record *c);
 int nhi_store_cert_get(struct nhi_store *s, uint64_t serial, struct nhi_cert_record *ret);
 
-#define NHI_CERT_LIST_REVOKED 0x1   /* only revoked certificates */
+#define NHI_CERT_LIST_REVOKED   0x1 /* only revoked certificates */
 #define NHI_CERT_LIST_UNREVOKED 0x2 /* only certificates not revoked */
 /* Certificates by ascending serial; identity NULL lists all identities. */
 int nhi_store_cert_list(struct nhi_store *s, const char *identity, unsigned flags,
-			struct nhi_cert_record **ret_list, size_t *ret_n);
+                        struct nhi_cert_record **ret_list, size_t *ret_n);
 /* Revokes one certificate; NHI_ERR_NOT_FOUND if unknown. Revoking again keeps
  * the first time and reason. */
 int nhi_store_cert_revoke(struct nhi_store *s, uint64_t serial, int64_t when, const char *reason);
 /* Revokes every unrevoked certificate of identity; returns how many. */
 int nhi_store_cert_revoke_identity(struct nhi_store *s, const char *identity, int64_t when,
-				   const char *reason, size_t *ret_count);
+                                   const char *reason, size_t *ret_count);
 
 /* Audit rows, as the audit trail (broker/audit.h) writes and reads them.
  * Strings borrowed: valid until the next call on whatever returned them. */
@@ -206,18 +206,17 @@ struct nhi_audit_record {
 int nhi_store_audit_insert(struct nhi_store *s, const struct nhi_audit_record *r);
 /* The last record's seq and hash; 0 and zeros when there is none. */
 int nhi_store_audit_head(struct nhi_store *s, uint64_t *ret_seq,
-			 uint8_t ret_hash[NHI_AUDIT_HASH_LEN]);
+                         uint8_t ret_hash[NHI_AUDIT_HASH_LEN]);
 /* The hash stored for seq; NHI_ERR_NOT_FOUND if no such row. */
 int nhi_store_audit_hash_at(struct nhi_store *s, uint64_t seq,
-			    uint8_t ret_hash[NHI_AUDIT_HASH_LEN]);
+                            uint8_t ret_hash[NHI_AUDIT_HASH_LEN]);
 
 /* Rows in seq order from from_seq on. next sets *ret to NULL at the end;
  * the record it returns lives until the next call. */
 struct nhi_store_audit_iter;
 int nhi_store_audit_iter_new(struct nhi_store *s, uint64_t from_seq,
-			     struct nhi_store_audit_iter **ret_iter);
-int nhi_store_audit_iter_next(struct nhi_store_audit_iter *it,
-			      const struct nhi_audit_record **ret);
+                             struct nhi_store_audit_iter **ret_iter);
+int nhi_store_audit_iter_next(struct nhi_store_audit_iter *it, const struct nhi_audit_record **ret);
 void nhi_store_audit_iter_free(struct nhi_store_audit_iter *it);
 
 #endif

@@ -9,14 +9,14 @@
 #include "store_internal.h"
 
 static const char sql_audit_insert[] =
-	"INSERT INTO audit (seq, time, usec, type, actor, subject, detail, prev_hash, hash)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+        "INSERT INTO audit (seq, time, usec, type, actor, subject, detail, prev_hash, hash)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char sql_audit_head[] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 static const char sql_audit_hash_at[] = "SELECT hash FROM audit WHERE seq = ?1";
 /* Not cached: several iterators may be open at once. */
 static const char sql_audit_iter[] =
-	"SELECT seq, time, usec, type, actor, subject, detail, prev_hash, hash"
-	" FROM audit WHERE seq >= ?1 ORDER BY seq";
+        "SELECT seq, time, usec, type, actor, subject, detail, prev_hash, hash"
+        " FROM audit WHERE seq >= ?1 ORDER BY seq";
 
 struct nhi_store_audit_iter {
 	struct nhi_store *store;
@@ -35,18 +35,14 @@ int nhi_store_audit_insert(struct nhi_store *s, const struct nhi_audit_record *r
 	ret = store_require_txn(s);
 	if (ret == 0)
 		ret = store_prepare(s, sql_audit_insert, &st);
-	if (ret == 0)
-		ret = store_bind_int(s, st, 1, (int64_t)r->seq) ||
-				      store_bind_int(s, st, 2, r->time) ||
-				      store_bind_int(s, st, 3, r->usec) ||
-				      store_bind_text(s, st, 4, r->type) ||
-				      store_bind_text(s, st, 5, r->actor) ||
-				      store_bind_text(s, st, 6, r->subject) ||
-				      store_bind_text(s, st, 7, r->detail) ||
-				      store_bind_blob(s, st, 8, r->prev_hash, NHI_AUDIT_HASH_LEN) ||
-				      store_bind_blob(s, st, 9, r->hash, NHI_AUDIT_HASH_LEN)
-			      ? NHI_ERR_STORE
-			      : 0;
+	if (ret == 0 &&
+	    (store_bind_int(s, st, 1, (int64_t)r->seq) || store_bind_int(s, st, 2, r->time) ||
+	     store_bind_int(s, st, 3, r->usec) || store_bind_text(s, st, 4, r->type) ||
+	     store_bind_text(s, st, 5, r->actor) || store_bind_text(s, st, 6, r->subject) ||
+	     store_bind_text(s, st, 7, r->detail) ||
+	     store_bind_blob(s, st, 8, r->prev_hash, NHI_AUDIT_HASH_LEN) ||
+	     store_bind_blob(s, st, 9, r->hash, NHI_AUDIT_HASH_LEN)))
+		ret = NHI_ERR_STORE;
 	if (ret == 0)
 		ret = store_step_done(s, st);
 	store_release(st);
@@ -67,7 +63,7 @@ static bool col_hash(sqlite3_stmt *st, int col, uint8_t out[NHI_AUDIT_HASH_LEN])
 }
 
 int nhi_store_audit_head(struct nhi_store *s, uint64_t *ret_seq,
-			 uint8_t ret_hash[NHI_AUDIT_HASH_LEN])
+                         uint8_t ret_hash[NHI_AUDIT_HASH_LEN])
 {
 	uint8_t hash[NHI_AUDIT_HASH_LEN] = {0};
 	sqlite3_stmt *st = NULL;
@@ -89,8 +85,7 @@ int nhi_store_audit_head(struct nhi_store *s, uint64_t *ret_seq,
 	return 0;
 }
 
-int nhi_store_audit_hash_at(struct nhi_store *s, uint64_t seq,
-			    uint8_t ret_hash[NHI_AUDIT_HASH_LEN])
+int nhi_store_audit_hash_at(struct nhi_store *s, uint64_t seq, uint8_t ret_hash[NHI_AUDIT_HASH_LEN])
 {
 	uint8_t hash[NHI_AUDIT_HASH_LEN];
 	sqlite3_stmt *st = NULL;
@@ -114,7 +109,7 @@ int nhi_store_audit_hash_at(struct nhi_store *s, uint64_t seq,
 }
 
 int nhi_store_audit_iter_new(struct nhi_store *s, uint64_t from_seq,
-			     struct nhi_store_audit_iter **ret_iter)
+                             struct nhi_store_audit_iter **ret_iter)
 {
 	struct nhi_store_audit_iter *it;
 	int rc;
@@ -126,10 +121,10 @@ int nhi_store_audit_iter_new(struct nhi_store *s, uint64_t from_seq,
 	rc = sqlite3_prepare_v2(s->db, sql_audit_iter, -1, &it->stmt, NULL);
 	/* From 0: every row, even one with an impossible seq, so verify sees it. */
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(it->stmt, 1,
-					from_seq == 0 ? INT64_MIN
-						      : (int64_t)(from_seq > INT64_MAX ? INT64_MAX
-										       : from_seq));
+		rc = sqlite3_bind_int64(
+		        it->stmt, 1,
+		        from_seq == 0 ? INT64_MIN
+		                      : (int64_t)(from_seq > INT64_MAX ? INT64_MAX : from_seq));
 	if (rc != SQLITE_OK) {
 		rc = store_fail(s, rc);
 		nhi_store_audit_iter_free(it);

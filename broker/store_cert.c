@@ -10,35 +10,34 @@
 
 /* Highest serial ever committed, kept in meta and never below the table's. */
 static const char sql_serial_next[] =
-	"SELECT max(coalesce((SELECT CAST(value AS INTEGER) FROM meta"
-	"                     WHERE key = 'cert_serial_last'), 0),"
-	"           coalesce((SELECT max(serial) FROM certs), 0)) + 1";
+        "SELECT max(coalesce((SELECT CAST(value AS INTEGER) FROM meta"
+        "                     WHERE key = 'cert_serial_last'), 0),"
+        "           coalesce((SELECT max(serial) FROM certs), 0)) + 1";
 static const char sql_serial_save[] =
-	"INSERT INTO meta (key, value) VALUES ('cert_serial_last', ?1)"
-	" ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        "INSERT INTO meta (key, value) VALUES ('cert_serial_last', ?1)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 static const char sql_cert_insert[] =
-	"INSERT INTO certs (serial, identity_id, key_id, key_fp, principals, valid_after,"
-	" valid_before, requester_uid, requester_pid, requester_exe, issued_at, revoked_at,"
-	" revoke_reason, ca_fp)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
-#define CERT_SELECT                                                                           \
-	"SELECT c.serial, i.name, c.key_id, c.key_fp, c.principals, c.valid_after,"          \
-	" c.valid_before, c.requester_uid, c.requester_pid, c.requester_exe, c.issued_at,"   \
-	" c.revoked_at, c.revoke_reason, c.ca_fp FROM certs c JOIN identities i"             \
+        "INSERT INTO certs (serial, identity_id, key_id, key_fp, principals, valid_after,"
+        " valid_before, requester_uid, requester_pid, requester_exe, issued_at, revoked_at,"
+        " revoke_reason, ca_fp)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+#define CERT_SELECT                                                                                \
+	"SELECT c.serial, i.name, c.key_id, c.key_fp, c.principals, c.valid_after,"                \
+	" c.valid_before, c.requester_uid, c.requester_pid, c.requester_exe, c.issued_at,"         \
+	" c.revoked_at, c.revoke_reason, c.ca_fp FROM certs c JOIN identities i"                   \
 	" ON i.id = c.identity_id"
 static const char sql_cert_get[] = CERT_SELECT " WHERE c.serial = ?1";
 static const char sql_cert_list[] =
-	CERT_SELECT " WHERE (?1 IS NULL OR c.identity_id = ?1)"
-		    " AND (?2 = 0 OR (?2 = 1 AND c.revoked_at IS NOT NULL)"
-		    "             OR (?2 = 2 AND c.revoked_at IS NULL))"
-		    " ORDER BY c.serial";
-static const char sql_cert_revoke[] =
-	"UPDATE certs SET revoked_at = ?2, revoke_reason = ?3"
-	" WHERE serial = ?1 AND revoked_at IS NULL";
+        CERT_SELECT " WHERE (?1 IS NULL OR c.identity_id = ?1)"
+                    " AND (?2 = 0 OR (?2 = 1 AND c.revoked_at IS NOT NULL)"
+                    "             OR (?2 = 2 AND c.revoked_at IS NULL))"
+                    " ORDER BY c.serial";
+static const char sql_cert_revoke[] = "UPDATE certs SET revoked_at = ?2, revoke_reason = ?3"
+                                      " WHERE serial = ?1 AND revoked_at IS NULL";
 static const char sql_cert_exists[] = "SELECT 1 FROM certs WHERE serial = ?1";
 static const char sql_cert_revoke_identity[] =
-	"UPDATE certs SET revoked_at = ?2, revoke_reason = ?3"
-	" WHERE identity_id = ?1 AND revoked_at IS NULL";
+        "UPDATE certs SET revoked_at = ?2, revoke_reason = ?3"
+        " WHERE identity_id = ?1 AND revoked_at IS NULL";
 
 int nhi_store_next_serial(struct nhi_store *s, uint64_t *ret_serial)
 {
@@ -108,7 +107,7 @@ static int principals_pack(const struct nhi_cert_record *c, struct nhi_buf **ret
 		return NHI_ERR_ALLOC;
 	for (i = 0; r == 0 && i < c->n_principals; i++)
 		r = c->principals[i] ? nhi_buf_put_cstring(b, c->principals[i])
-				     : NHI_ERR_INVALID_ARGUMENT;
+		                     : NHI_ERR_INVALID_ARGUMENT;
 	if (r < 0) {
 		nhi_buf_free(b);
 		return r;
@@ -158,25 +157,21 @@ static int cert_check(const struct nhi_cert_record *c)
 }
 
 static int cert_bind(struct nhi_store *s, sqlite3_stmt *st, const struct nhi_cert_record *c,
-		     int64_t identity_id, const struct nhi_buf *principals)
+                     int64_t identity_id, const struct nhi_buf *principals)
 {
-	return store_bind_int(s, st, 1, (int64_t)c->serial) ||
-			       store_bind_int(s, st, 2, identity_id) ||
-			       store_bind_text(s, st, 3, c->key_id) ||
-			       store_bind_text(s, st, 4, c->key_fp) ||
-			       store_bind_blob(s, st, 5, nhi_buf_ptr(principals),
-					       nhi_buf_len(principals)) ||
-			       store_bind_int(s, st, 6, (int64_t)c->valid_after) ||
-			       store_bind_int(s, st, 7, (int64_t)c->valid_before) ||
-			       store_bind_opt_int(s, st, 8, c->requester_uid, NHI_ID_NONE) ||
-			       store_bind_opt_int(s, st, 9, c->requester_pid, 0) ||
-			       store_bind_text(s, st, 10, c->requester_exe) ||
-			       store_bind_int(s, st, 11, c->issued_at) ||
-			       store_bind_opt_int(s, st, 12, c->revoked_at, 0) ||
-			       store_bind_text(s, st, 13, c->revoke_reason) ||
-			       store_bind_text(s, st, 14, c->ca_fp)
-		       ? NHI_ERR_STORE
-		       : 0;
+	if (store_bind_int(s, st, 1, (int64_t)c->serial) || store_bind_int(s, st, 2, identity_id) ||
+	    store_bind_text(s, st, 3, c->key_id) || store_bind_text(s, st, 4, c->key_fp) ||
+	    store_bind_blob(s, st, 5, nhi_buf_ptr(principals), nhi_buf_len(principals)) ||
+	    store_bind_int(s, st, 6, (int64_t)c->valid_after) ||
+	    store_bind_int(s, st, 7, (int64_t)c->valid_before) ||
+	    store_bind_opt_int(s, st, 8, c->requester_uid, NHI_ID_NONE) ||
+	    store_bind_opt_int(s, st, 9, c->requester_pid, 0) ||
+	    store_bind_text(s, st, 10, c->requester_exe) ||
+	    store_bind_int(s, st, 11, c->issued_at) ||
+	    store_bind_opt_int(s, st, 12, c->revoked_at, 0) ||
+	    store_bind_text(s, st, 13, c->revoke_reason) || store_bind_text(s, st, 14, c->ca_fp))
+		return NHI_ERR_STORE;
+	return 0;
 }
 
 int nhi_store_cert_insert(struct nhi_store *s, const struct nhi_cert_record *c)
@@ -216,7 +211,7 @@ static int cert_read(sqlite3_stmt *st, struct nhi_cert_record *ret)
 	c.issued_at = sqlite3_column_int64(st, 10);
 	c.revoked_at = store_col_opt_int(st, 11, 0);
 	r = principals_unpack(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4),
-			      &c.principals, &c.n_principals);
+	                      &c.principals, &c.n_principals);
 	if (r == 0)
 		r = store_col_str(st, 1, &c.identity);
 	if (r == 0)
@@ -260,7 +255,7 @@ int nhi_store_cert_get(struct nhi_store *s, uint64_t serial, struct nhi_cert_rec
 }
 
 static int cert_list_bind(struct nhi_store *s, sqlite3_stmt *st, const char *identity,
-			  unsigned flags)
+                          unsigned flags)
 {
 	int64_t id;
 	int which = 0, r;
@@ -282,7 +277,7 @@ static int cert_list_bind(struct nhi_store *s, sqlite3_stmt *st, const char *ide
 }
 
 int nhi_store_cert_list(struct nhi_store *s, const char *identity, unsigned flags,
-			struct nhi_cert_record **ret_list, size_t *ret_n)
+                        struct nhi_cert_record **ret_list, size_t *ret_n)
 {
 	struct nhi_cert_record *list = NULL, *grown;
 	sqlite3_stmt *st = NULL;
@@ -360,7 +355,7 @@ int nhi_store_cert_revoke(struct nhi_store *s, uint64_t serial, int64_t when, co
 }
 
 int nhi_store_cert_revoke_identity(struct nhi_store *s, const char *identity, int64_t when,
-				   const char *reason, size_t *ret_count)
+                                   const char *reason, size_t *ret_count)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t id;

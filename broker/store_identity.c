@@ -9,22 +9,22 @@
 #include "store_internal.h"
 
 static const char *const kind_names[] = {
-	[NHI_KIND_HUMAN] = "human",
-	[NHI_KIND_AUTOMATION] = "automation",
-	[NHI_KIND_SERVICE] = "service",
-	[NHI_KIND_BREAKGLASS] = "breakglass",
+        [NHI_KIND_HUMAN] = "human",
+        [NHI_KIND_AUTOMATION] = "automation",
+        [NHI_KIND_SERVICE] = "service",
+        [NHI_KIND_BREAKGLASS] = "breakglass",
 };
 static const char *const status_names[] = {
-	[NHI_STATUS_ACTIVE] = "active",
-	[NHI_STATUS_SUSPENDED] = "suspended",
-	[NHI_STATUS_RETIRED] = "retired",
+        [NHI_STATUS_ACTIVE] = "active",
+        [NHI_STATUS_SUSPENDED] = "suspended",
+        [NHI_STATUS_RETIRED] = "retired",
 };
 static const char *const selector_names[] = {
-	[NHI_SELECTOR_UID] = "uid",
-	[NHI_SELECTOR_GID] = "gid",
-	[NHI_SELECTOR_EXE_PATH] = "exe_path",
-	[NHI_SELECTOR_EXE_SHA256] = "exe_sha256",
-	[NHI_SELECTOR_SYSTEMD_UNIT] = "systemd_unit",
+        [NHI_SELECTOR_UID] = "uid",
+        [NHI_SELECTOR_GID] = "gid",
+        [NHI_SELECTOR_EXE_PATH] = "exe_path",
+        [NHI_SELECTOR_EXE_SHA256] = "exe_sha256",
+        [NHI_SELECTOR_SYSTEMD_UNIT] = "systemd_unit",
 };
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -124,28 +124,27 @@ void nhi_identity_list_free(struct nhi_identity *list, size_t n)
 	free(list);
 }
 
-#define IDENTITY_COLUMNS                                                                  \
-	"id, name, kind, owner, status, uid, gid, shell, home, gecos, review_due, last_used," \
+#define IDENTITY_COLUMNS                                                                           \
+	"id, name, kind, owner, status, uid, gid, shell, home, gecos, review_due, last_used,"      \
 	" ttl_default, ttl_max, allow_pty, source_addresses, force_command, created, updated"
 
 static const char sql_identity_add[] =
-	"INSERT INTO identities (name, kind, owner, status, uid, gid, shell, home, gecos,"
-	" review_due, last_used, ttl_default, ttl_max, allow_pty, source_addresses,"
-	" force_command, created, updated)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)";
+        "INSERT INTO identities (name, kind, owner, status, uid, gid, shell, home, gecos,"
+        " review_due, last_used, ttl_default, ttl_max, allow_pty, source_addresses,"
+        " force_command, created, updated)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)";
 static const char sql_identity_update[] =
-	"UPDATE identities SET kind = ?2, owner = ?3, status = ?4, uid = ?5, gid = ?6,"
-	" shell = ?7, home = ?8, gecos = ?9, review_due = ?10, last_used = ?11,"
-	" ttl_default = ?12, ttl_max = ?13, allow_pty = ?14, source_addresses = ?15,"
-	" force_command = ?16, updated = ?17 WHERE name = ?1";
+        "UPDATE identities SET kind = ?2, owner = ?3, status = ?4, uid = ?5, gid = ?6,"
+        " shell = ?7, home = ?8, gecos = ?9, review_due = ?10, last_used = ?11,"
+        " ttl_default = ?12, ttl_max = ?13, allow_pty = ?14, source_addresses = ?15,"
+        " force_command = ?16, updated = ?17 WHERE name = ?1";
 static const char sql_identity_get[] =
-	"SELECT " IDENTITY_COLUMNS " FROM identities WHERE name = ?1";
+        "SELECT " IDENTITY_COLUMNS " FROM identities WHERE name = ?1";
 static const char sql_identity_get_uid[] =
-	"SELECT " IDENTITY_COLUMNS " FROM identities WHERE uid = ?1";
-static const char sql_identity_list[] =
-	"SELECT " IDENTITY_COLUMNS " FROM identities ORDER BY name";
+        "SELECT " IDENTITY_COLUMNS " FROM identities WHERE uid = ?1";
+static const char sql_identity_list[] = "SELECT " IDENTITY_COLUMNS " FROM identities ORDER BY name";
 static const char sql_identity_status[] =
-	"UPDATE identities SET status = ?2, updated = ?3 WHERE name = ?1";
+        "UPDATE identities SET status = ?2, updated = ?3 WHERE name = ?1";
 static const char sql_identity_touch[] = "UPDATE identities SET last_used = ?2 WHERE name = ?1";
 static const char sql_identity_id[] = "SELECT id FROM identities WHERE name = ?1";
 
@@ -159,24 +158,21 @@ static int identity_bind(struct nhi_store *s, sqlite3_stmt *st, const struct nhi
 		return NHI_ERR_INVALID_ARGUMENT;
 	if ((in->uid < 0 && in->uid != NHI_ID_NONE) || (in->gid < 0 && in->gid != NHI_ID_NONE))
 		return NHI_ERR_INVALID_ARGUMENT;
-	return store_bind_text(s, st, 1, in->name) || store_bind_text(s, st, 2, kind) ||
-			       store_bind_text(s, st, 3, in->owner) ||
-			       store_bind_text(s, st, 4, status) ||
-			       store_bind_opt_int(s, st, 5, in->uid, NHI_ID_NONE) ||
-			       store_bind_opt_int(s, st, 6, in->gid, NHI_ID_NONE) ||
-			       store_bind_text(s, st, 7, in->shell) ||
-			       store_bind_text(s, st, 8, in->home) ||
-			       store_bind_text(s, st, 9, in->gecos) ||
-			       store_bind_opt_int(s, st, 10, in->review_due, 0) ||
-			       store_bind_opt_int(s, st, 11, in->last_used, 0) ||
-			       store_bind_int(s, st, 12, in->ttl_default) ||
-			       store_bind_int(s, st, 13, in->ttl_max) ||
-			       store_bind_int(s, st, 14, in->allow_pty) ||
-			       store_bind_text(s, st, 15, in->source_addresses) ||
-			       store_bind_text(s, st, 16, in->force_command) ||
-			       store_bind_int(s, st, 17, (int64_t)time(NULL))
-		       ? NHI_ERR_STORE
-		       : 0;
+	if (store_bind_text(s, st, 1, in->name) || store_bind_text(s, st, 2, kind) ||
+	    store_bind_text(s, st, 3, in->owner) || store_bind_text(s, st, 4, status) ||
+	    store_bind_opt_int(s, st, 5, in->uid, NHI_ID_NONE) ||
+	    store_bind_opt_int(s, st, 6, in->gid, NHI_ID_NONE) ||
+	    store_bind_text(s, st, 7, in->shell) || store_bind_text(s, st, 8, in->home) ||
+	    store_bind_text(s, st, 9, in->gecos) ||
+	    store_bind_opt_int(s, st, 10, in->review_due, 0) ||
+	    store_bind_opt_int(s, st, 11, in->last_used, 0) ||
+	    store_bind_int(s, st, 12, in->ttl_default) || store_bind_int(s, st, 13, in->ttl_max) ||
+	    store_bind_int(s, st, 14, in->allow_pty) ||
+	    store_bind_text(s, st, 15, in->source_addresses) ||
+	    store_bind_text(s, st, 16, in->force_command) ||
+	    store_bind_int(s, st, 17, (int64_t)time(NULL)))
+		return NHI_ERR_STORE;
+	return 0;
 }
 
 /* Reads one row of IDENTITY_COLUMNS; on failure ret is left cleared. */
@@ -259,7 +255,7 @@ int nhi_store_identity_update(struct nhi_store *s, const struct nhi_identity *in
 }
 
 static int identity_get_one(struct nhi_store *s, const char *sql, const char *name, int64_t uid,
-			    struct nhi_identity *ret)
+                            struct nhi_identity *ret)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -325,7 +321,7 @@ int nhi_store_identity_list(struct nhi_store *s, struct nhi_identity **ret_list,
 
 /* Runs an UPDATE keyed by name (?1) with one more integer or text value. */
 static int identity_set(struct nhi_store *s, const char *sql, const char *name, const char *text,
-			int64_t v)
+                        int64_t v)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -348,7 +344,7 @@ static int identity_set(struct nhi_store *s, const char *sql, const char *name, 
 }
 
 int nhi_store_identity_set_status(struct nhi_store *s, const char *name,
-				  enum nhi_identity_status status)
+                                  enum nhi_identity_status status)
 {
 	const char *text = nhi_identity_status_name(status);
 

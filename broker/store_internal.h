@@ -6,7 +6,7 @@
 
 #include "store.h"
 
-#define STORE_STMT_CACHE_MAX 64
+#define STORE_STMT_CACHE_MAX  64
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store_stmt {

@@ -6,18 +6,15 @@
 #include "err.h"
 #include "store_internal.h"
 
-static const char sql_role_add[] =
-	"INSERT INTO roles (identity_id, role)"
-	" SELECT id, ?2 FROM identities WHERE name = ?1";
+static const char sql_role_add[] = "INSERT INTO roles (identity_id, role)"
+                                   " SELECT id, ?2 FROM identities WHERE name = ?1";
 static const char sql_role_remove[] =
-	"DELETE FROM roles WHERE role = ?2"
-	" AND identity_id = (SELECT id FROM identities WHERE name = ?1)";
-static const char sql_role_list[] =
-	"SELECT role FROM roles WHERE identity_id = ?1 ORDER BY role";
+        "DELETE FROM roles WHERE role = ?2"
+        " AND identity_id = (SELECT id FROM identities WHERE name = ?1)";
+static const char sql_role_list[] = "SELECT role FROM roles WHERE identity_id = ?1 ORDER BY role";
 
 /* Runs add or remove; no row changed means the identity (or role) is unknown. */
-static int role_change(struct nhi_store *s, const char *sql, const char *identity,
-		       const char *role)
+static int role_change(struct nhi_store *s, const char *sql, const char *identity, const char *role)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
@@ -47,8 +44,7 @@ int nhi_store_role_remove(struct nhi_store *s, const char *identity, const char 
 	return role_change(s, sql_role_remove, identity, role);
 }
 
-int nhi_store_role_list(struct nhi_store *s, const char *identity, char ***ret_roles,
-			size_t *ret_n)
+int nhi_store_role_list(struct nhi_store *s, const char *identity, char ***ret_roles, size_t *ret_n)
 {
 	sqlite3_stmt *st = NULL;
 	char **v = NULL, **grown;

@@ -7,14 +7,13 @@
 #include "err.h"
 #include "store_internal.h"
 
-static const char sql_selector_add[] =
-	"INSERT INTO selectors (identity_id, kind, value)"
-	" SELECT id, ?2, ?3 FROM identities WHERE name = ?1";
+static const char sql_selector_add[] = "INSERT INTO selectors (identity_id, kind, value)"
+                                       " SELECT id, ?2, ?3 FROM identities WHERE name = ?1";
 static const char sql_selector_remove[] =
-	"DELETE FROM selectors WHERE kind = ?2 AND value = ?3"
-	" AND identity_id = (SELECT id FROM identities WHERE name = ?1)";
+        "DELETE FROM selectors WHERE kind = ?2 AND value = ?3"
+        " AND identity_id = (SELECT id FROM identities WHERE name = ?1)";
 static const char sql_selector_list[] =
-	"SELECT kind, value FROM selectors WHERE identity_id = ?1 ORDER BY id";
+        "SELECT kind, value FROM selectors WHERE identity_id = ?1 ORDER BY id";
 
 void nhi_selector_list_free(struct nhi_selector *list, size_t n)
 {
@@ -28,7 +27,7 @@ void nhi_selector_list_free(struct nhi_selector *list, size_t n)
 }
 
 static int selector_change(struct nhi_store *s, const char *sql, const char *identity,
-			   enum nhi_selector_kind kind, const char *value)
+                           enum nhi_selector_kind kind, const char *value)
 {
 	const char *kind_name = nhi_selector_kind_name(kind);
 	sqlite3_stmt *st = NULL;
@@ -52,13 +51,13 @@ static int selector_change(struct nhi_store *s, const char *sql, const char *ide
 }
 
 int nhi_store_selector_add(struct nhi_store *s, const char *identity, enum nhi_selector_kind kind,
-			   const char *value)
+                           const char *value)
 {
 	return selector_change(s, sql_selector_add, identity, kind, value);
 }
 
 int nhi_store_selector_remove(struct nhi_store *s, const char *identity,
-			      enum nhi_selector_kind kind, const char *value)
+                              enum nhi_selector_kind kind, const char *value)
 {
 	return selector_change(s, sql_selector_remove, identity, kind, value);
 }
@@ -80,7 +79,7 @@ static int selector_read(sqlite3_stmt *st, struct nhi_selector *ret)
 }
 
 int nhi_store_selector_list(struct nhi_store *s, const char *identity,
-			    struct nhi_selector **ret_list, size_t *ret_n)
+                            struct nhi_selector **ret_list, size_t *ret_n)
 {
 	struct nhi_selector *list = NULL, *grown;
 	sqlite3_stmt *st = NULL;

@@ -62,10 +62,10 @@ static void append_n(struct nhi_audit *a, struct nhi_store *s, unsigned n)
 	cr_assert_eq(nhi_store_begin(s), 0);
 	for (i = 0; i < n; i++) {
 		struct nhi_audit_event ev = {
-			.type = (enum nhi_audit_type)(i % NHI_AUDIT_TYPE_COUNT),
-			.actor = i % 2 ? "uid:0" : "nhid",
-			.subject = subject,
-			.detail = detail,
+		        .type = (enum nhi_audit_type)(i % NHI_AUDIT_TYPE_COUNT),
+		        .actor = i % 2 ? "uid:0" : "nhid",
+		        .subject = subject,
+		        .detail = detail,
 		};
 		snprintf(subject, sizeof(subject), "identity-%u", i % 37);
 		snprintf(detail, sizeof(detail), "{\"serial\":%u,\"reason\":\"r\\\"%u\"}", i, i);
@@ -114,7 +114,7 @@ static void expect_fault(enum nhi_audit_fault fault, uint64_t seq)
 	cr_assert_eq(verify(&rep), NHI_ERR_AUDIT_BROKEN);
 	cr_assert_eq(rep.fault, fault, "fault %d, want %d: %s", rep.fault, fault, rep.reason);
 	cr_assert_eq(rep.bad_seq, seq, "bad seq %llu, want %llu: %s",
-		     (unsigned long long)rep.bad_seq, (unsigned long long)seq, rep.reason);
+	             (unsigned long long)rep.bad_seq, (unsigned long long)seq, rep.reason);
 	cr_log_info("detected: %s", rep.reason);
 }
 
@@ -178,17 +178,22 @@ static void make_room_at(unsigned k)
 	char sql[256];
 
 	snprintf(sql, sizeof(sql),
-		 "UPDATE audit SET seq = -seq WHERE seq >= %u;"
-		 "UPDATE audit SET seq = 1 - seq WHERE seq < 0;",
-		 k);
+	         "UPDATE audit SET seq = -seq WHERE seq >= %u;"
+	         "UPDATE audit SET seq = 1 - seq WHERE seq < 0;",
+	         k);
 	raw_exec(sql);
 }
 
 static void insert_forged(unsigned k, bool well_hashed)
 {
 	struct nhi_audit_record r = {
-		.seq = k, .time = 1, .usec = 0, .type = "issue",
-		.actor = "uid:0", .subject = "mallory", .detail = "{}",
+	        .seq = k,
+	        .time = 1,
+	        .usec = 0,
+	        .type = "issue",
+	        .actor = "uid:0",
+	        .subject = "mallory",
+	        .detail = "{}",
 	};
 	struct nhi_store *s = open_store();
 	sqlite3_stmt *st = NULL;
@@ -202,10 +207,10 @@ static void insert_forged(unsigned k, bool well_hashed)
 		memset(r.hash, 0xab, sizeof(r.hash));
 	cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_prepare_v2(db,
-					"INSERT INTO audit VALUES (?1, 1, 0, 'issue', 'uid:0',"
-					" 'mallory', '{}', ?2, ?3)",
-					-1, &st, NULL),
-		     SQLITE_OK);
+	                                "INSERT INTO audit VALUES (?1, 1, 0, 'issue', 'uid:0',"
+	                                " 'mallory', '{}', ?2, ?3)",
+	                                -1, &st, NULL),
+	             SQLITE_OK);
 	sqlite3_bind_int64(st, 1, k);
 	sqlite3_bind_blob(st, 2, r.prev_hash, NHI_AUDIT_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, r.hash, NHI_AUDIT_HASH_LEN, SQLITE_STATIC);
@@ -237,8 +242,8 @@ Test(audit, swapped_records_name_the_first)
 {
 	make_trail(1000);
 	raw_exec("UPDATE audit SET seq = -1 WHERE seq = 300;"
-		 "UPDATE audit SET seq = 300 WHERE seq = 700;"
-		 "UPDATE audit SET seq = 700 WHERE seq = -1;");
+	         "UPDATE audit SET seq = 300 WHERE seq = 700;"
+	         "UPDATE audit SET seq = 700 WHERE seq = -1;");
 	expect_fault(NHI_AUDIT_FAULT_LINK, 300);
 }
 
@@ -360,8 +365,17 @@ Test(audit, bad_events_are_refused)
 	struct nhi_audit *a = open_audit(s);
 	struct nhi_audit_event ev = {.type = NHI_AUDIT_DENY, .actor = "uid:1000", .subject = "x"};
 	static const char *const bad_details[] = {
-		"", "[]", "{\"a\":{\"b\":1}}", "{\"a\":[1]}", "{\"a\":1,}", "{\"a\" 1}",
-		"{\"a\":01}", "{\"a\":\"\x01\"}", "{\"a\":\"\xff\"}", "{} {}", "{\"a\":tru}",
+	        "",
+	        "[]",
+	        "{\"a\":{\"b\":1}}",
+	        "{\"a\":[1]}",
+	        "{\"a\":1,}",
+	        "{\"a\" 1}",
+	        "{\"a\":01}",
+	        "{\"a\":\"\x01\"}",
+	        "{\"a\":\"\xff\"}",
+	        "{} {}",
+	        "{\"a\":tru}",
 	};
 	size_t i;
 
@@ -387,8 +401,9 @@ Test(audit, type_names_round_trip)
 
 	for (i = 0; i < NHI_AUDIT_TYPE_COUNT; i++) {
 		cr_assert_not_null(nhi_audit_type_name((enum nhi_audit_type)i));
-		cr_assert_eq(nhi_audit_type_from_name(nhi_audit_type_name((enum nhi_audit_type)i), &t),
-			     0);
+		cr_assert_eq(
+		        nhi_audit_type_from_name(nhi_audit_type_name((enum nhi_audit_type)i), &t),
+		        0);
 		cr_assert_eq(t, i);
 	}
 	cr_assert_str_eq(nhi_audit_type_name(NHI_AUDIT_IDENTITY_CHANGE), "identity-change");
@@ -408,7 +423,7 @@ Test(audit, detail_builder_escapes_everything)
 	cr_assert_eq(nhi_audit_detail_str(d, "key\"", NULL), 0);
 	text = nhi_audit_detail_text(d);
 	cr_assert_str_eq(text, "{\"name\":\"a\\\"b\\\\c\\nd\\u0001\\u00ff\xc3\xa9\","
-			       "\"serial\":-42,\"pty\":false,\"key\\\"\":null}");
+	                       "\"serial\":-42,\"pty\":false,\"key\\\"\":null}");
 	cr_assert(nhi_json_is_flat_object(text, strlen(text)));
 	cr_assert_eq(nhi_audit_detail_str(d, NULL, "x"), NHI_ERR_INVALID_ARGUMENT);
 	cr_assert_null(nhi_audit_detail_text(d), "an error sticks");
@@ -431,7 +446,7 @@ Test(audit, hundred_thousand_records_verify)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cr_assert_eq(rep.checked, 100000);
 	cr_log_info("verified 100000 records in %.3f s",
-		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	nhi_store_close(s);
 }
 
@@ -439,9 +454,9 @@ static void append_hostile(struct nhi_audit *a)
 {
 	struct nhi_audit_detail *d = NULL;
 	struct nhi_audit_event ev = {
-		.type = NHI_AUDIT_DENY,
-		.actor = "uid:1000\n\"forged\":1",
-		.subject = "'; DROP TABLE audit; -- \x01\xfe\xf0\x9f\x98\x80",
+	        .type = NHI_AUDIT_DENY,
+	        .actor = "uid:1000\n\"forged\":1",
+	        .subject = "'; DROP TABLE audit; -- \x01\xfe\xf0\x9f\x98\x80",
 	};
 
 	cr_assert_eq(nhi_audit_detail_new(&d), 0);
@@ -482,13 +497,13 @@ Test(audit, json_export_lines_parse)
 
 	if (access("/usr/bin/python3", X_OK) == 0) {
 		char *argv[] = {"/usr/bin/python3", "-c",
-				"import json,sys\n"
-				"rows=[json.loads(l) for l in open(sys.argv[1])]\n"
-				"assert [r['seq'] for r in rows]==list(range(1,52))\n"
-				"assert all(len(r['hash'])==64 for r in rows)\n"
-				"assert rows[-1]['detail']['why']=='}\\n{\"seq\":0}'\n"
-				"assert rows[-1]['actor']=='uid:1000\\n\"forged\":1'\n",
-				out_path, NULL};
+		                "import json,sys\n"
+		                "rows=[json.loads(l) for l in open(sys.argv[1])]\n"
+		                "assert [r['seq'] for r in rows]==list(range(1,52))\n"
+		                "assert all(len(r['hash'])==64 for r in rows)\n"
+		                "assert rows[-1]['detail']['why']=='}\\n{\"seq\":0}'\n"
+		                "assert rows[-1]['actor']=='uid:1000\\n\"forged\":1'\n",
+		                out_path, NULL};
 
 		status = test_run(argv, &output);
 		cr_assert_eq(status, 0, "python3: %s", output ? output : "");

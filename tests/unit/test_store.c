@@ -64,7 +64,7 @@ static int64_t raw_int(const char *sql)
 }
 
 static void add_identity(struct nhi_store *s, const char *name, enum nhi_identity_kind kind,
-			 int64_t uid)
+                         int64_t uid)
 {
 	struct nhi_identity id;
 	int r;
@@ -81,18 +81,18 @@ static void insert_cert(struct nhi_store *s, uint64_t serial, const char *identi
 {
 	char *principals[] = {"alice", "ops"};
 	struct nhi_cert_record c = {
-		.serial = serial,
-		.identity = (char *)identity,
-		.key_id = "nhi:test",
-		.key_fp = "SHA256:abc",
-		.principals = principals,
-		.n_principals = 2,
-		.valid_after = 1000,
-		.valid_before = 2000,
-		.requester_uid = 1000,
-		.requester_pid = 42,
-		.issued_at = 1000,
-		.ca_fp = "SHA256:ca",
+	        .serial = serial,
+	        .identity = (char *)identity,
+	        .key_id = "nhi:test",
+	        .key_fp = "SHA256:abc",
+	        .principals = principals,
+	        .n_principals = 2,
+	        .valid_after = 1000,
+	        .valid_before = 2000,
+	        .requester_uid = 1000,
+	        .requester_pid = 42,
+	        .issued_at = 1000,
+	        .ca_fp = "SHA256:ca",
 	};
 	int r = nhi_store_cert_insert(s, &c);
 
@@ -162,7 +162,7 @@ Test(store, refuses_a_database_from_the_future)
 	struct nhi_store *s = NULL;
 
 	raw_exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-		 "PRAGMA user_version = 99;");
+	         "PRAGMA user_version = 99;");
 	cr_assert_eq(nhi_store_open(db_path, &s), NHI_ERR_STORE_VERSION);
 	cr_assert_null(s);
 	/* And leaves it as it was. */
@@ -171,49 +171,50 @@ Test(store, refuses_a_database_from_the_future)
 
 /* Schema version 1 as the first release wrote it. */
 static const char schema_v1[] =
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE identities (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-	"  kind TEXT NOT NULL CHECK (kind IN ('human','automation','service','breakglass')),"
-	"  owner TEXT, status TEXT NOT NULL DEFAULT 'active'"
-	"  CHECK (status IN ('active','suspended','retired')),"
-	"  uid INTEGER, gid INTEGER, shell TEXT, home TEXT, gecos TEXT,"
-	"  review_due INTEGER, last_used INTEGER,"
-	"  ttl_default INTEGER NOT NULL DEFAULT 0 CHECK (ttl_default >= 0),"
-	"  ttl_max INTEGER NOT NULL DEFAULT 0 CHECK (ttl_max >= 0),"
-	"  allow_pty INTEGER NOT NULL DEFAULT 0 CHECK (allow_pty IN (0, 1)),"
-	"  source_addresses TEXT, force_command TEXT,"
-	"  created INTEGER NOT NULL, updated INTEGER NOT NULL);"
-	"CREATE UNIQUE INDEX identities_uid ON identities(uid) WHERE uid IS NOT NULL;"
-	"CREATE TABLE roles (identity_id INTEGER NOT NULL REFERENCES identities(id)"
-	"  ON DELETE CASCADE, role TEXT NOT NULL, PRIMARY KEY (identity_id, role)) WITHOUT ROWID;"
-	"CREATE TABLE selectors (id INTEGER PRIMARY KEY, identity_id INTEGER NOT NULL"
-	"  REFERENCES identities(id) ON DELETE CASCADE, kind TEXT NOT NULL"
-	"  CHECK (kind IN ('uid','gid','exe_path','exe_sha256','systemd_unit')),"
-	"  value TEXT NOT NULL, UNIQUE (identity_id, kind, value));"
-	"CREATE TABLE certs (serial INTEGER PRIMARY KEY CHECK (serial > 0),"
-	"  identity_id INTEGER NOT NULL REFERENCES identities(id), key_id TEXT NOT NULL,"
-	"  key_fp TEXT NOT NULL, principals BLOB NOT NULL,"
-	"  valid_after INTEGER NOT NULL, valid_before INTEGER NOT NULL,"
-	"  requester_uid INTEGER, requester_pid INTEGER, requester_exe TEXT,"
-	"  issued_at INTEGER NOT NULL, revoked_at INTEGER, revoke_reason TEXT,"
-	"  ca_fp TEXT NOT NULL);"
-	"CREATE INDEX certs_identity ON certs(identity_id);"
-	"CREATE INDEX certs_key_fp ON certs(key_fp);"
-	"CREATE INDEX certs_revoked ON certs(revoked_at) WHERE revoked_at IS NOT NULL;"
-	"CREATE TABLE audit (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
-	"  usec INTEGER NOT NULL, type TEXT NOT NULL, actor TEXT NOT NULL,"
-	"  subject TEXT NOT NULL, detail TEXT NOT NULL, prev_hash BLOB NOT NULL,"
-	"  hash BLOB NOT NULL);"
-	"INSERT INTO identities (name, kind, uid, created, updated)"
-	"  VALUES ('backup-bot', 'automation', 2001, 1, 1);"
-	"INSERT INTO selectors (identity_id, kind, value) VALUES (1, 'exe_path', '/usr/bin/restic');"
-	/* principals: one wire string "backup" */
-	"INSERT INTO certs (serial, identity_id, key_id, key_fp, principals, valid_after,"
-	"  valid_before, issued_at, ca_fp)"
-	"  VALUES (41, 1, 'nhi:backup-bot:41', 'SHA256:k', X'000000066261636b7570',"
-	"  10, 20, 10, 'SHA256:ca');"
-	"INSERT INTO meta (key, value) VALUES ('cert_serial_last', '41');"
-	"PRAGMA user_version = 1;";
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE identities (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        "  kind TEXT NOT NULL CHECK (kind IN ('human','automation','service','breakglass')),"
+        "  owner TEXT, status TEXT NOT NULL DEFAULT 'active'"
+        "  CHECK (status IN ('active','suspended','retired')),"
+        "  uid INTEGER, gid INTEGER, shell TEXT, home TEXT, gecos TEXT,"
+        "  review_due INTEGER, last_used INTEGER,"
+        "  ttl_default INTEGER NOT NULL DEFAULT 0 CHECK (ttl_default >= 0),"
+        "  ttl_max INTEGER NOT NULL DEFAULT 0 CHECK (ttl_max >= 0),"
+        "  allow_pty INTEGER NOT NULL DEFAULT 0 CHECK (allow_pty IN (0, 1)),"
+        "  source_addresses TEXT, force_command TEXT,"
+        "  created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+        "CREATE UNIQUE INDEX identities_uid ON identities(uid) WHERE uid IS NOT NULL;"
+        "CREATE TABLE roles (identity_id INTEGER NOT NULL REFERENCES identities(id)"
+        "  ON DELETE CASCADE, role TEXT NOT NULL, PRIMARY KEY (identity_id, role)) WITHOUT ROWID;"
+        "CREATE TABLE selectors (id INTEGER PRIMARY KEY, identity_id INTEGER NOT NULL"
+        "  REFERENCES identities(id) ON DELETE CASCADE, kind TEXT NOT NULL"
+        "  CHECK (kind IN ('uid','gid','exe_path','exe_sha256','systemd_unit')),"
+        "  value TEXT NOT NULL, UNIQUE (identity_id, kind, value));"
+        "CREATE TABLE certs (serial INTEGER PRIMARY KEY CHECK (serial > 0),"
+        "  identity_id INTEGER NOT NULL REFERENCES identities(id), key_id TEXT NOT NULL,"
+        "  key_fp TEXT NOT NULL, principals BLOB NOT NULL,"
+        "  valid_after INTEGER NOT NULL, valid_before INTEGER NOT NULL,"
+        "  requester_uid INTEGER, requester_pid INTEGER, requester_exe TEXT,"
+        "  issued_at INTEGER NOT NULL, revoked_at INTEGER, revoke_reason TEXT,"
+        "  ca_fp TEXT NOT NULL);"
+        "CREATE INDEX certs_identity ON certs(identity_id);"
+        "CREATE INDEX certs_key_fp ON certs(key_fp);"
+        "CREATE INDEX certs_revoked ON certs(revoked_at) WHERE revoked_at IS NOT NULL;"
+        "CREATE TABLE audit (seq INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+        "  usec INTEGER NOT NULL, type TEXT NOT NULL, actor TEXT NOT NULL,"
+        "  subject TEXT NOT NULL, detail TEXT NOT NULL, prev_hash BLOB NOT NULL,"
+        "  hash BLOB NOT NULL);"
+        "INSERT INTO identities (name, kind, uid, created, updated)"
+        "  VALUES ('backup-bot', 'automation', 2001, 1, 1);"
+        "INSERT INTO selectors (identity_id, kind, value) VALUES (1, 'exe_path', "
+        "'/usr/bin/restic');"
+        /* principals: one wire string "backup" */
+        "INSERT INTO certs (serial, identity_id, key_id, key_fp, principals, valid_after,"
+        "  valid_before, issued_at, ca_fp)"
+        "  VALUES (41, 1, 'nhi:backup-bot:41', 'SHA256:k', X'000000066261636b7570',"
+        "  10, 20, 10, 'SHA256:ca');"
+        "INSERT INTO meta (key, value) VALUES ('cert_serial_last', '41');"
+        "PRAGMA user_version = 1;";
 
 Test(store, migrates_a_version_1_database)
 {
@@ -253,11 +254,11 @@ Test(store, migrates_a_version_1_database)
 
 	/* Version 2's tables exist and enforce their constraints. */
 	cr_assert_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-			     " ('groups','memberships','device_keys','enrollment_codes',"
-			     "  'static_keys','grants')"),
-		     6);
+	                     " ('groups','memberships','device_keys','enrollment_codes',"
+	                     "  'static_keys','grants')"),
+	             6);
 	raw_exec("INSERT INTO device_keys (identity_id, fingerprint, key_blob, key_text,"
-		 " enrolled_at) VALUES (1, 'SHA256:d', X'00', 'ssh-ed25519 AAAA', 1)");
+	         " enrolled_at) VALUES (1, 'SHA256:d', X'00', 'ssh-ed25519 AAAA', 1)");
 	cr_assert_eq(raw_int("PRAGMA user_version"), NHI_STORE_SCHEMA_VERSION);
 }
 
@@ -417,7 +418,8 @@ Test(store, identity_crud)
 
 	/* Unknown names, and a uid already bound to someone else. */
 	cr_assert_eq(nhi_store_identity_get(s, "bob", &got), NHI_ERR_NOT_FOUND);
-	cr_assert_eq(nhi_store_identity_set_status(s, "bob", NHI_STATUS_RETIRED), NHI_ERR_NOT_FOUND);
+	cr_assert_eq(nhi_store_identity_set_status(s, "bob", NHI_STATUS_RETIRED),
+	             NHI_ERR_NOT_FOUND);
 	cr_assert_eq(nhi_store_identity_get_by_uid(s, 4242, &got), NHI_ERR_NOT_FOUND);
 	id.name = "alice2";
 	cr_assert_eq(nhi_store_identity_add(s, &id, NULL), NHI_ERR_EXISTS);
@@ -455,10 +457,10 @@ Test(store, roles_and_selectors)
 	cr_assert_eq(nhi_store_role_list(s, "nobody", &roles, &n), NHI_ERR_NOT_FOUND);
 
 	cr_assert_eq(nhi_store_selector_add(s, "backup-bot", NHI_SELECTOR_UID, "2001"), 0);
-	cr_assert_eq(nhi_store_selector_add(s, "backup-bot", NHI_SELECTOR_EXE_SHA256,
-					    "0123abcd"), 0);
+	cr_assert_eq(nhi_store_selector_add(s, "backup-bot", NHI_SELECTOR_EXE_SHA256, "0123abcd"),
+	             0);
 	cr_assert_eq(nhi_store_selector_add(s, "backup-bot", NHI_SELECTOR_UID, "2001"),
-		     NHI_ERR_EXISTS);
+	             NHI_ERR_EXISTS);
 	cr_assert_eq(nhi_store_selector_add(s, "nobody", NHI_SELECTOR_UID, "1"), NHI_ERR_NOT_FOUND);
 	cr_assert_eq(nhi_store_selector_list(s, "backup-bot", &sel, &n), 0);
 	cr_assert_eq(n, 2);
@@ -476,15 +478,15 @@ Test(store, roles_and_selectors)
 Test(store, hostile_strings_are_stored_verbatim)
 {
 	static const char *const names[] = {
-		"o'brien",
-		"'; DROP TABLE identities; --",
-		"\"); DELETE FROM certs; --",
-		"x\\y%s%n%%",
-		"\x01\x02\x7f\xff\xfe",
-		"new\nline\r\ttab",
-		"\xf0\x9f\x98\x80 emoji",
-		"../../etc/passwd",
-		"?1 ?2 :name @x $y",
+	        "o'brien",
+	        "'; DROP TABLE identities; --",
+	        "\"); DELETE FROM certs; --",
+	        "x\\y%s%n%%",
+	        "\x01\x02\x7f\xff\xfe",
+	        "new\nline\r\ttab",
+	        "\xf0\x9f\x98\x80 emoji",
+	        "../../etc/passwd",
+	        "?1 ?2 :name @x $y",
 	};
 	struct nhi_store *s = open_store();
 	struct nhi_identity got, *list = NULL;
@@ -533,8 +535,11 @@ Test(store, certificates_record_list_and_revoke)
 	cr_assert_eq(nhi_store_begin(s), 0);
 	/* Duplicate serials and unknown identities are refused. */
 	{
-		struct nhi_cert_record dup = {.serial = 10, .identity = "bob", .key_id = "k",
-					      .key_fp = "f", .ca_fp = "c"};
+		struct nhi_cert_record dup = {.serial = 10,
+		                              .identity = "bob",
+		                              .key_id = "k",
+		                              .key_fp = "f",
+		                              .ca_fp = "c"};
 		cr_assert_eq(nhi_store_cert_insert(s, &dup), NHI_ERR_EXISTS);
 		dup.serial = 13;
 		dup.identity = "carol";
