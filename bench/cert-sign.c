@@ -112,8 +112,8 @@ static void free_subjects(struct nhi_key **keys, unsigned n)
 }
 
 /* One certificate as the broker issues it; returns its blob length. */
-static size_t issue_one(const struct nhi_ca_key *ca, const struct nhi_key *subject,
-			uint64_t serial, uint64_t now, struct nhi_buf *out)
+static size_t issue_one(const struct nhi_ca_key *ca, const struct nhi_key *subject, uint64_t serial,
+                        uint64_t now, struct nhi_buf *out)
 {
 	struct nhi_cert *cert;
 	char key_id[64];
@@ -127,7 +127,8 @@ static size_t issue_one(const struct nhi_ca_key *ca, const struct nhi_key *subje
 	cert->valid_after = now - 300;
 	cert->valid_before = now + 3600;
 	nhi_buf_reset(out);
-	if ((r = nhi_cert_set_key(cert, subject)) < 0 || (r = nhi_cert_set_key_id(cert, key_id)) < 0 ||
+	if ((r = nhi_cert_set_key(cert, subject)) < 0 ||
+	    (r = nhi_cert_set_key_id(cert, key_id)) < 0 ||
 	    (r = nhi_cert_add_principal(cert, "alice")) < 0 ||
 	    (r = nhi_cert_add_principal(cert, "ops")) < 0 ||
 	    (r = nhi_cert_set_default_extensions(cert)) < 0 || (r = nhi_cert_sign(cert, ca)) < 0 ||
@@ -140,7 +141,7 @@ static size_t issue_one(const struct nhi_ca_key *ca, const struct nhi_key *subje
 
 /* (b) Certificates per second with libnhi. */
 static double bench_libnhi(const struct nhi_ca_key *ca, struct nhi_key **subjects, unsigned n,
-			   uint64_t *serial, size_t *ret_blob_len)
+                           uint64_t *serial, size_t *ret_blob_len)
 {
 	struct nhi_buf *out;
 	struct nhi_cert *check = NULL;
@@ -168,7 +169,7 @@ static double bench_libnhi(const struct nhi_ca_key *ca, struct nhi_key **subject
  * exit status, or -1. */
 static int run(char *const argv[])
 {
-	char *const envp[] = { NULL };
+	char *const envp[] = {NULL};
 	int status, fd;
 	pid_t pid;
 
@@ -209,7 +210,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 /* (c) ssh-keygen -s, one process per certificate, with a CA it made; each
  * certificate gets its own subject key file (written beforehand). */
 static double bench_keygen(const char *keygen, const char *dir, struct nhi_key **subjects,
-			   unsigned n, double *ret_exec_rate)
+                           unsigned n, double *ret_exec_rate)
 {
 	char *ca = path_in(dir, "ca"), serial[32], id[64], subj[64];
 	char *pub, *text;
@@ -219,8 +220,8 @@ static double bench_keygen(const char *keygen, const char *dir, struct nhi_key *
 	int r;
 
 	{
-		char *const argv[] = { (char *)keygen, "-q", "-t", "ed25519", "-N", "", "-C",
-				       "bench-ca", "-f", ca, NULL };
+		char *const argv[] = {(char *)keygen, "-q",       "-t", "ed25519", "-N", "",
+		                      "-C",           "bench-ca", "-f", ca,        NULL};
 
 		if (run(argv) != 0) {
 			fprintf(stderr, "cert-sign: %s could not make a CA key\n", keygen);
@@ -245,9 +246,9 @@ static double bench_keygen(const char *keygen, const char *dir, struct nhi_key *
 		snprintf(subj, sizeof(subj), "user%u.pub", i);
 		pub = path_in(dir, subj);
 		{
-			char *const argv[] = { (char *)keygen, "-q", "-s", ca, "-I", id, "-n",
-					       "alice,ops", "-V", "-5m:+1h", "-z", serial, pub,
-					       NULL };
+			char *const argv[] = {
+			        (char *)keygen, "-q", "-s",      ca,   "-I",   id,  "-n",
+			        "alice,ops",    "-V", "-5m:+1h", "-z", serial, pub, NULL};
 
 			if (run(argv) != 0) {
 				fprintf(stderr, "cert-sign: %s -s failed\n", keygen);
@@ -260,7 +261,7 @@ static double bench_keygen(const char *keygen, const char *dir, struct nhi_key *
 
 	/* The process floor: the same number of fork+exec of a no-op. */
 	{
-		char *const argv[] = { "/bin/true", NULL };
+		char *const argv[] = {"/bin/true", NULL};
 		double te;
 
 		t0 = now_s();
@@ -290,7 +291,7 @@ static unsigned parse_count(const char *s)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { 20000, 100, 3, NULL };
+	struct opts o = {20000, 100, 3, NULL};
 	struct nhi_ca_key *ca = NULL;
 	struct nhi_key **subjects;
 	const char *tmpdir = getenv("TMPDIR");
@@ -304,13 +305,21 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "n:k:r:g:")) != -1) {
 		switch (c) {
-		case 'n': o.certs = parse_count(optarg); break;
-		case 'k': o.keygen_certs = parse_count(optarg); break;
-		case 'r': o.rounds = parse_count(optarg); break;
-		case 'g': o.keygen = optarg; break;
+		case 'n':
+			o.certs = parse_count(optarg);
+			break;
+		case 'k':
+			o.keygen_certs = parse_count(optarg);
+			break;
+		case 'r':
+			o.rounds = parse_count(optarg);
+			break;
+		case 'g':
+			o.keygen = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: cert-sign [-n CERTS] [-k KEYGEN_CERTS] [-r ROUNDS]"
-					" [-g SSH_KEYGEN]\n");
+			                " [-g SSH_KEYGEN]\n");
 			return 2;
 		}
 	}
@@ -343,7 +352,8 @@ int main(int argc, char **argv)
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(dir);
 
-	printf("cert-sign: %u certificates x %u rounds in-process (best round), %u via ssh-keygen\n",
+	printf("cert-sign: %u certificates x %u rounds in-process (best round), %u via "
+	       "ssh-keygen\n",
 	       o.certs, o.rounds, o.keygen_certs);
 	snprintf(label, sizeof(label), "raw ed25519 (libsodium, %u B)", RAW_MSG_BYTES);
 	printf("  %-34s %10.0f signatures/s %9.1f us each\n", label, raw, 1e6 / raw);

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
 			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
+			        #cond);                                                            \
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
@@ -77,7 +77,7 @@ static void reparse(const struct nhi_authkey *ak)
 
 	CHECK(nhi_key_to_text(ak->key, NULL, &keytext) == 0);
 	n = ak->options_text != NULL ? asprintf(&line, "%s %s", ak->options_text, keytext)
-				     : asprintf(&line, "%s", keytext);
+	                             : asprintf(&line, "%s", keytext);
 	if (n < 0)
 		abort();
 	len = (size_t)n;

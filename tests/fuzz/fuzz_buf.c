@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
 			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
+			        #cond);                                                            \
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
@@ -145,7 +145,7 @@ static void encode_u32(uint8_t out[4], uint32_t v)
 /* Puts s as a string, directly or through a view (put_stringb appends only
  * the view's unread part, so the view starts `skip` bytes before s). */
 static void op_put_string(struct nhi_buf *b, struct model *m, const uint8_t *s, size_t n,
-			  size_t skip, bool as_view)
+                          size_t skip, bool as_view)
 {
 	struct nhi_buf *v = NULL;
 	uint8_t *enc;
@@ -330,8 +330,8 @@ static void op_view(struct input *in)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size };
-	struct model m = { NULL, 0, 0, NHI_BUF_SIZE_MAX };
+	struct input in = {data, size};
+	struct model m = {NULL, 0, 0, NHI_BUF_SIZE_MAX};
 	struct nhi_buf *b;
 	const uint8_t *s;
 	uint8_t tmp[8], *rp;

@@ -25,13 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
 			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
+			        #cond);                                                            \
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
 
 static bool same_options(const struct nhi_cert_option *a, size_t na,
-			 const struct nhi_cert_option *b, size_t nb)
+                         const struct nhi_cert_option *b, size_t nb)
 {
 	size_t i;
 

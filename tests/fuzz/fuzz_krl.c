@@ -26,14 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
 			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
+			        #cond);                                                            \
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
 
-#define MAX_KEYS 4u
+#define MAX_KEYS    4u
 #define MAX_SERIALS 32u
-#define MAX_IDS 8u
+#define MAX_IDS     8u
 
 struct queries {
 	struct nhi_key *keys[MAX_KEYS];
@@ -115,8 +115,7 @@ static struct nhi_cert *query_cert(const struct nhi_key *subject, const struct n
 	return c;
 }
 
-static void same_verdicts(const struct nhi_krl *a, const struct nhi_krl *b,
-			  const struct queries *q)
+static void same_verdicts(const struct nhi_krl *a, const struct nhi_krl *b, const struct queries *q)
 {
 	struct nhi_cert *c;
 	size_t k, ca, s;
@@ -134,7 +133,8 @@ static void same_verdicts(const struct nhi_krl *a, const struct nhi_krl *b,
 		c = query_cert(q->keys[(ca + 1) % q->n_keys], q->keys[ca]);
 		for (s = 0; s < q->n_serials; s++) {
 			c->serial = q->serials[s];
-			CHECK(nhi_cert_set_key_id(c, q->n_ids > 0 ? q->ids[s % q->n_ids] : "") == 0);
+			CHECK(nhi_cert_set_key_id(c, q->n_ids > 0 ? q->ids[s % q->n_ids] : "") ==
+			      0);
 			ra = nhi_krl_check_cert(a, c);
 			rb = nhi_krl_check_cert(b, c);
 			CHECK(ra == rb);
