@@ -190,6 +190,39 @@ int nhi_store_cert_revoke(struct nhi_store *s, uint64_t serial, int64_t when, co
 int nhi_store_cert_revoke_identity(struct nhi_store *s, const char *identity, int64_t when,
                                    const char *reason, size_t *ret_count);
 
+/* Enrollment codes: one use, short-lived; only a hash of the code is kept
+ * (the caller hashes, e.g. SHA-256 of the random code). */
+#define NHI_ENROLL_HASH_LEN 32
+int nhi_store_enroll_code_add(struct nhi_store *s, const char *identity,
+                              const uint8_t code_hash[NHI_ENROLL_HASH_LEN], int64_t now,
+                              int64_t expires);
+/* Consumes the code: marks it used at now and returns its identity's name.
+ * An unknown, used or expired code is NHI_ERR_NOT_FOUND, all alike, so the
+ * answer tells a guesser nothing. */
+int nhi_store_enroll_code_use(struct nhi_store *s, const uint8_t code_hash[NHI_ENROLL_HASH_LEN],
+                              int64_t now, char **ret_identity);
+
+/* Device keys: the keys engineers enrolled, by SHA256 fingerprint. */
+struct nhi_device_key {
+	char *identity;
+	char *fingerprint;
+	uint8_t *blob; /* the public key's wire blob */
+	size_t blob_len;
+	char *text; /* the authorized_keys form */
+	bool is_fido;
+	int64_t enrolled_at;
+	bool revoked;
+};
+void nhi_device_key_clear(struct nhi_device_key *k);
+void nhi_device_key_list_free(struct nhi_device_key *list, size_t n);
+/* identity, fingerprint, blob, text, is_fido and enrolled_at from k. */
+int nhi_store_device_key_add(struct nhi_store *s, const struct nhi_device_key *k);
+int nhi_store_device_key_get(struct nhi_store *s, const char *fingerprint,
+                             struct nhi_device_key *ret);
+int nhi_store_device_key_list(struct nhi_store *s, const char *identity,
+                              struct nhi_device_key **ret_list, size_t *ret_n);
+int nhi_store_device_key_revoke(struct nhi_store *s, const char *fingerprint);
+
 /* Audit rows, as the audit trail (broker/audit.h) writes and reads them.
  * Strings borrowed: valid until the next call on whatever returned them. */
 #define NHI_AUDIT_HASH_LEN 32

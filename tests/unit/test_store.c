@@ -602,3 +602,68 @@ Test(store, meta_values)
 	free(v);
 	nhi_store_close(s);
 }
+
+Test(store, enrollment_codes_are_single_use_and_expire)
+{
+	struct nhi_store *s = open_store();
+	uint8_t code[NHI_ENROLL_HASH_LEN], other[NHI_ENROLL_HASH_LEN];
+	char *name = NULL;
+
+	memset(code, 0x11, sizeof(code));
+	memset(other, 0x22, sizeof(other));
+	add_identity(s, "alice", NHI_KIND_HUMAN, 1000);
+	cr_assert_eq(nhi_store_enroll_code_add(s, "alice", code, 100, 200), 0);
+	cr_assert_eq(nhi_store_enroll_code_add(s, "alice", other, 100, 150), 0);
+	cr_assert_eq(nhi_store_enroll_code_add(s, "nobody", code, 100, 200), NHI_ERR_NOT_FOUND);
+	cr_assert_eq(nhi_store_enroll_code_add(s, "alice", code, 100, 200), NHI_ERR_EXISTS);
+
+	cr_assert_eq(nhi_store_enroll_code_use(s, other, 150, &name), NHI_ERR_NOT_FOUND, "expired");
+	cr_assert_eq(nhi_store_enroll_code_use(s, code, 120, &name), 0);
+	cr_assert_str_eq(name, "alice");
+	free(name);
+	cr_assert_eq(nhi_store_enroll_code_use(s, code, 121, &name), NHI_ERR_NOT_FOUND, "used");
+	nhi_store_close(s);
+	/* Only the hash is kept, never a code. */
+	cr_assert_eq(raw_int("SELECT count(*) FROM enrollment_codes WHERE used_at = 120"), 1);
+}
+
+Test(store, device_keys)
+{
+	struct nhi_store *s = open_store();
+	uint8_t blob[] = {0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2', '5', '5', '1', '9'};
+	struct nhi_device_key k = {
+	        .identity = "alice",
+	        .fingerprint = "SHA256:dev1",
+	        .blob = blob,
+	        .blob_len = sizeof(blob),
+	        .text = "sk-ssh-ed25519@openssh.com AAAA alice@laptop",
+	        .is_fido = true,
+	        .enrolled_at = 1234,
+	};
+	struct nhi_device_key got, *list = NULL;
+	size_t n = 0;
+
+	add_identity(s, "alice", NHI_KIND_HUMAN, 1000);
+	cr_assert_eq(nhi_store_device_key_add(s, &k), 0);
+	cr_assert_eq(nhi_store_device_key_add(s, &k), NHI_ERR_EXISTS);
+	k.identity = "nobody";
+	k.fingerprint = "SHA256:dev2";
+	cr_assert_eq(nhi_store_device_key_add(s, &k), NHI_ERR_NOT_FOUND);
+
+	cr_assert_eq(nhi_store_device_key_get(s, "SHA256:dev1", &got), 0);
+	cr_assert_str_eq(got.identity, "alice");
+	cr_assert_eq(got.blob_len, sizeof(blob));
+	cr_assert_eq(memcmp(got.blob, blob, sizeof(blob)), 0);
+	cr_assert(got.is_fido);
+	cr_assert_not(got.revoked);
+	nhi_device_key_clear(&got);
+
+	cr_assert_eq(nhi_store_device_key_revoke(s, "SHA256:dev1"), 0);
+	cr_assert_eq(nhi_store_device_key_revoke(s, "SHA256:none"), NHI_ERR_NOT_FOUND);
+	cr_assert_eq(nhi_store_device_key_list(s, "alice", &list, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert(list[0].revoked);
+	nhi_device_key_list_free(list, n);
+	cr_assert_eq(nhi_store_device_key_get(s, "SHA256:none", &got), NHI_ERR_NOT_FOUND);
+	nhi_store_close(s);
+}
