@@ -1,6 +1,4 @@
-/* The build's config.h by angle brackets: a quoted include from lib/ would
- * find lib/config.h (nhi.conf) first. */
-#include <config.h>
+#include "config.h"
 
 #include <sodium.h>
 #include <stdbool.h>

@@ -1,6 +1,7 @@
-/* A broker client call: connect, send one request frame, read one response
- * frame, all within one deadline. Callers in sshd, sudo and login must never
- * hang on a broker that is down or stuck. Libc only. */
+/* One request and one answer over a Unix socket, as length-prefixed frames
+ * (the broker protocol; ssh-agent frames the same way): connect, send, read,
+ * all within one deadline. Callers in sshd, sudo and login must never hang
+ * on a peer that is down or stuck. Libc only. */
 #ifndef NHI_CLIENT_H
 #define NHI_CLIENT_H
 

@@ -1,4 +1,4 @@
-#include <config.h>
+#include "config.h"
 
 #include <criterion/criterion.h>
 #include <sodium.h>

@@ -1,5 +1,4 @@
-/* The build's config.h by angle brackets; "config.h" below is nhi.conf's. */
-#include <config.h>
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +12,7 @@
 
 #include <ini.h>
 
-#include "config.h"
+#include "conf.h"
 #include "err.h"
 #include "fileio.h"
 #include "log.h"

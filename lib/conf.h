@@ -1,6 +1,6 @@
 /* /etc/nhi/nhi.conf: INI (libinih), validated, errors as "file:line: reason". */
-#ifndef NHI_CONFIG_H
-#define NHI_CONFIG_H
+#ifndef NHI_CONF_H
+#define NHI_CONF_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 /* The project's config.h, not the build's. */
-#include "../../lib/config.h"
+#include "conf.h"
 #include "err.h"
 #include "support.h"
 

@@ -1,0 +1,61 @@
+/* The broker's messages. A request body is the protocol header (proto.h)
+ * and one record of arguments (kv.h); a response body is the response
+ * header (status and a message for humans) and a list of records: uint32
+ * count, then each record. Libc only.
+ *
+ * Who may send what is decided by the broker from SO_PEERCRED alone (see
+ * broker/dispatch.c); nothing in a message says who the caller is. */
+#ifndef NHI_MSG_H
+#define NHI_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv.h"
+
+enum nhi_msg_type {
+	/* Any local user. */
+	NHI_MSG_STATUS = 1,          /* -> version, ca_fingerprint, identities, certificates */
+	NHI_MSG_WHOAMI = 2,          /* -> uid, gid, pid, exe, exe_sha256, unit, identity */
+	NHI_MSG_CERT_REQUEST = 3,    /* identity, public_key (blob), ttl? -> certificate (blob),
+				      * serial, valid_after, valid_before, principals */
+	/* Admins: root or the admin group. */
+	NHI_MSG_IDENTITY_ADD = 10,   /* name, kind, owner?, uid?, ... -> identity record */
+	NHI_MSG_IDENTITY_LIST = 11,  /* -> one record per identity */
+	NHI_MSG_IDENTITY_SHOW = 12,  /* name -> identity record with role/selector fields */
+	NHI_MSG_IDENTITY_SET = 13,   /* name, fields to change -> identity record */
+	NHI_MSG_IDENTITY_STATUS = 14,/* name, status -> identity record */
+	NHI_MSG_ENROLL_CODE = 15,    /* identity, ttl? -> code, expires */
+	NHI_MSG_CERT_LIST = 16,      /* identity?, active? -> one record per certificate */
+	NHI_MSG_CERT_SHOW = 17,      /* serial -> certificate record */
+	NHI_MSG_REVOKE = 18,         /* serial | identity | fingerprint, reason? -> revoked */
+	NHI_MSG_AUDIT_VERIFY = 19,   /* -> records, head_seq, ok | bad_seq, reason */
+	NHI_MSG_AUDIT_EXPORT = 20,   /* after_seq?, limit? -> one record per audit record */
+	NHI_MSG_CA_SHOW = 21,        /* -> one record per trusted CA key */
+	NHI_MSG_CA_ROTATE = 22,      /* -> the new CA record */
+	NHI_MSG_RELOAD = 23,         /* re-read the configuration */
+};
+
+/* The name of a message type for logs ("cert-request"), NULL if unknown. */
+const char *nhi_msg_name(uint8_t type);
+
+/* Client side: one call, one answer. status is the broker's verdict (0 or
+ * a negative NHI_ERR_*), message its words for humans; the return value is
+ * about the transport (unavailable, timeout, protocol). The records belong
+ * to the caller: nhi_msg_records_free. */
+struct nhi_msg_reply {
+	int status;
+	char *message;
+	struct nhi_kv *records;
+	size_t n_records;
+};
+int nhi_msg_call(const char *socket_path, int timeout_ms, uint8_t type, const struct nhi_kv *args,
+		 struct nhi_msg_reply *ret_reply);
+void nhi_msg_reply_clear(struct nhi_msg_reply *reply);
+
+/* Broker side. */
+int nhi_msg_get_request(struct nhi_buf *body, uint8_t *ret_type, struct nhi_kv *ret_args);
+int nhi_msg_put_reply(struct nhi_buf *body, uint8_t type, int status, const char *message,
+		      const struct nhi_kv *records, size_t n_records);
+
+#endif
