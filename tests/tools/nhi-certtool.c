@@ -31,27 +31,28 @@
 static const char *progname = "nhi-certtool";
 
 static const char usage_text[] =
-	"usage: nhi-certtool COMMAND [OPTIONS]\n"
-	"\n"
-	"  ca-generate FILE\n"
-	"      Generate an Ed25519 CA key: FILE (private, mode 0600) and FILE.pub.\n"
-	"\n"
-	"  sign --ca FILE --key PUBFILE --serial N --id ID --principal P [--principal P]...\n"
-	"       --valid-after T --valid-before T [--critical NAME=VALUE|NAME]...\n"
-	"       [--extension NAME[=VALUE]]... [--no-default-extensions] [--host] --out FILE\n"
-	"      Sign PUBFILE with the CA and write the certificate to FILE.\n"
-	"      T is unix seconds, \"now\", \"forever\" or relative to now: +5m, -1h, +30s, +2d.\n"
-	"\n"
-	"  krl --out FILE [--ca CA.pub] [--serial N]... [--serial-range A-B]...\n"
-	"      [--key-id ID]... [--key PUBFILE]... [--sha256 PUBFILE]...\n"
-	"      Write an OpenSSH KRL. Serials and key ids are revoked for the CA given\n"
-	"      by --ca, or for any CA without it.\n"
-	"\n"
-	"  fingerprint PUBFILE\n"
-	"      Print the key's size, SHA-256 fingerprint, comment and type as ssh-keygen -lf does.\n"
-	"\n"
-	"  --help\n"
-	"      Show this text.\n";
+        "usage: nhi-certtool COMMAND [OPTIONS]\n"
+        "\n"
+        "  ca-generate FILE\n"
+        "      Generate an Ed25519 CA key: FILE (private, mode 0600) and FILE.pub.\n"
+        "\n"
+        "  sign --ca FILE --key PUBFILE --serial N --id ID --principal P [--principal P]...\n"
+        "       --valid-after T --valid-before T [--critical NAME=VALUE|NAME]...\n"
+        "       [--extension NAME[=VALUE]]... [--no-default-extensions] [--host] --out FILE\n"
+        "      Sign PUBFILE with the CA and write the certificate to FILE.\n"
+        "      T is unix seconds, \"now\", \"forever\" or relative to now: +5m, -1h, +30s, +2d.\n"
+        "\n"
+        "  krl --out FILE [--ca CA.pub] [--serial N]... [--serial-range A-B]...\n"
+        "      [--key-id ID]... [--key PUBFILE]... [--sha256 PUBFILE]...\n"
+        "      Write an OpenSSH KRL. Serials and key ids are revoked for the CA given\n"
+        "      by --ca, or for any CA without it.\n"
+        "\n"
+        "  fingerprint PUBFILE\n"
+        "      Print the key's size, SHA-256 fingerprint, comment and type as ssh-keygen -lf "
+        "does.\n"
+        "\n"
+        "  --help\n"
+        "      Show this text.\n";
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void usage_error(const char *fmt, ...)
@@ -73,7 +74,7 @@ static void report(const char *what, const char *subject, int err)
 
 	if (err == NHI_ERR_SYSTEM && saved_errno != 0)
 		fprintf(stderr, "%s: %s '%s': %s: %s\n", progname, what, subject, nhi_strerror(err),
-			strerror(saved_errno));
+		        strerror(saved_errno));
 	else
 		fprintf(stderr, "%s: %s '%s': %s\n", progname, what, subject, nhi_strerror(err));
 }
@@ -130,12 +131,28 @@ static int parse_time(const char *s, uint64_t now, uint64_t *ret)
 	len = strlen(copy);
 	if (len > 0) {
 		switch (copy[len - 1]) {
-		case 's': mult = 1; copy[--len] = '\0'; break;
-		case 'm': mult = 60; copy[--len] = '\0'; break;
-		case 'h': mult = 3600; copy[--len] = '\0'; break;
-		case 'd': mult = 86400; copy[--len] = '\0'; break;
-		case 'w': mult = 604800; copy[--len] = '\0'; break;
-		default: break;
+		case 's':
+			mult = 1;
+			copy[--len] = '\0';
+			break;
+		case 'm':
+			mult = 60;
+			copy[--len] = '\0';
+			break;
+		case 'h':
+			mult = 3600;
+			copy[--len] = '\0';
+			break;
+		case 'd':
+			mult = 86400;
+			copy[--len] = '\0';
+			break;
+		case 'w':
+			mult = 604800;
+			copy[--len] = '\0';
+			break;
+		default:
+			break;
 		}
 	}
 	if (parse_u64(copy, &n) < 0)
@@ -162,10 +179,10 @@ out:
 static int read_pubfile(const char *path, char **ret)
 {
 	const struct nhi_file_rules rules = {
-		.owner = (uid_t)-1,
-		.allow_root_owner = true,
-		.forbidden = 0,
-		.max_size = PUBFILE_MAX,
+	        .owner = (uid_t)-1,
+	        .allow_root_owner = true,
+	        .forbidden = 0,
+	        .max_size = PUBFILE_MAX,
 	};
 	char *text = NULL;
 	size_t len = 0;
@@ -301,19 +318,19 @@ enum {
 static int cmd_sign(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"ca", required_argument, NULL, OPT_CA},
-		{"key", required_argument, NULL, OPT_KEY},
-		{"serial", required_argument, NULL, OPT_SERIAL},
-		{"id", required_argument, NULL, OPT_ID},
-		{"principal", required_argument, NULL, OPT_PRINCIPAL},
-		{"valid-after", required_argument, NULL, OPT_VALID_AFTER},
-		{"valid-before", required_argument, NULL, OPT_VALID_BEFORE},
-		{"critical", required_argument, NULL, OPT_CRITICAL},
-		{"extension", required_argument, NULL, OPT_EXTENSION},
-		{"no-default-extensions", no_argument, NULL, OPT_NO_DEFAULT_EXTENSIONS},
-		{"host", no_argument, NULL, OPT_HOST},
-		{"out", required_argument, NULL, OPT_OUT},
-		{NULL, 0, NULL, 0},
+	        {"ca", required_argument, NULL, OPT_CA},
+	        {"key", required_argument, NULL, OPT_KEY},
+	        {"serial", required_argument, NULL, OPT_SERIAL},
+	        {"id", required_argument, NULL, OPT_ID},
+	        {"principal", required_argument, NULL, OPT_PRINCIPAL},
+	        {"valid-after", required_argument, NULL, OPT_VALID_AFTER},
+	        {"valid-before", required_argument, NULL, OPT_VALID_BEFORE},
+	        {"critical", required_argument, NULL, OPT_CRITICAL},
+	        {"extension", required_argument, NULL, OPT_EXTENSION},
+	        {"no-default-extensions", no_argument, NULL, OPT_NO_DEFAULT_EXTENSIONS},
+	        {"host", no_argument, NULL, OPT_HOST},
+	        {"out", required_argument, NULL, OPT_OUT},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *ca_path = NULL, *key_path = NULL, *serial_s = NULL, *key_id = NULL;
 	const char *after_s = NULL, *before_s = NULL, *out_path = NULL;
@@ -337,18 +354,42 @@ static int cmd_sign(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_CA: ca_path = optarg; break;
-		case OPT_KEY: key_path = optarg; break;
-		case OPT_SERIAL: serial_s = optarg; break;
-		case OPT_ID: key_id = optarg; break;
-		case OPT_PRINCIPAL: principals[n_principals++] = optarg; break;
-		case OPT_VALID_AFTER: after_s = optarg; break;
-		case OPT_VALID_BEFORE: before_s = optarg; break;
-		case OPT_CRITICAL: criticals[n_criticals++] = optarg; break;
-		case OPT_EXTENSION: extensions[n_extensions++] = optarg; break;
-		case OPT_NO_DEFAULT_EXTENSIONS: default_extensions = false; break;
-		case OPT_HOST: host = true; break;
-		case OPT_OUT: out_path = optarg; break;
+		case OPT_CA:
+			ca_path = optarg;
+			break;
+		case OPT_KEY:
+			key_path = optarg;
+			break;
+		case OPT_SERIAL:
+			serial_s = optarg;
+			break;
+		case OPT_ID:
+			key_id = optarg;
+			break;
+		case OPT_PRINCIPAL:
+			principals[n_principals++] = optarg;
+			break;
+		case OPT_VALID_AFTER:
+			after_s = optarg;
+			break;
+		case OPT_VALID_BEFORE:
+			before_s = optarg;
+			break;
+		case OPT_CRITICAL:
+			criticals[n_criticals++] = optarg;
+			break;
+		case OPT_EXTENSION:
+			extensions[n_extensions++] = optarg;
+			break;
+		case OPT_NO_DEFAULT_EXTENSIONS:
+			default_extensions = false;
+			break;
+		case OPT_HOST:
+			host = true;
+			break;
+		case OPT_OUT:
+			out_path = optarg;
+			break;
 		default:
 			bad_option(argv, c);
 			ret = EXIT_USAGE;
@@ -363,7 +404,7 @@ static int cmd_sign(int argc, char **argv)
 	if (ca_path == NULL || key_path == NULL || serial_s == NULL || key_id == NULL ||
 	    after_s == NULL || before_s == NULL || out_path == NULL || n_principals == 0) {
 		usage_error("sign needs --ca, --key, --serial, --id, --principal, --valid-after, "
-			    "--valid-before and --out");
+		            "--valid-before and --out");
 		ret = EXIT_USAGE;
 		goto out;
 	}
@@ -374,20 +415,20 @@ static int cmd_sign(int argc, char **argv)
 	}
 	if (parse_time(after_s, now, &after) < 0) {
 		usage_error("bad --valid-after '%s': expected unix seconds, now, or +/-N[smhdw]",
-			    after_s);
+		            after_s);
 		ret = EXIT_USAGE;
 		goto out;
 	}
 	if (parse_time(before_s, now, &before) < 0) {
 		usage_error("bad --valid-before '%s': expected unix seconds, now, forever, or "
-			    "+/-N[smhdw]",
-			    before_s);
+		            "+/-N[smhdw]",
+		            before_s);
 		ret = EXIT_USAGE;
 		goto out;
 	}
 	if (after >= before) {
 		usage_error("empty validity: --valid-after '%s' is not before --valid-before '%s'",
-			    after_s, before_s);
+		            after_s, before_s);
 		ret = EXIT_USAGE;
 		goto out;
 	}
@@ -515,14 +556,14 @@ out:
 static int cmd_krl(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"out", required_argument, NULL, OPT_OUT},
-		{"ca", required_argument, NULL, OPT_CA},
-		{"serial", required_argument, NULL, OPT_SERIAL},
-		{"serial-range", required_argument, NULL, OPT_SERIAL_RANGE},
-		{"key-id", required_argument, NULL, OPT_KEY_ID},
-		{"key", required_argument, NULL, OPT_KEY},
-		{"sha256", required_argument, NULL, OPT_SHA256},
-		{NULL, 0, NULL, 0},
+	        {"out", required_argument, NULL, OPT_OUT},
+	        {"ca", required_argument, NULL, OPT_CA},
+	        {"serial", required_argument, NULL, OPT_SERIAL},
+	        {"serial-range", required_argument, NULL, OPT_SERIAL_RANGE},
+	        {"key-id", required_argument, NULL, OPT_KEY_ID},
+	        {"key", required_argument, NULL, OPT_KEY},
+	        {"sha256", required_argument, NULL, OPT_SHA256},
+	        {NULL, 0, NULL, 0},
 	};
 	/* Options are kept in order and applied after --ca is known. */
 	struct krl_item {
@@ -543,8 +584,12 @@ static int cmd_krl(int argc, char **argv)
 	}
 	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_OUT: out_path = optarg; break;
-		case OPT_CA: ca_path = optarg; break;
+		case OPT_OUT:
+			out_path = optarg;
+			break;
+		case OPT_CA:
+			ca_path = optarg;
+			break;
 		case OPT_SERIAL:
 		case OPT_SERIAL_RANGE:
 		case OPT_KEY_ID:
@@ -575,14 +620,14 @@ static int cmd_krl(int argc, char **argv)
 		if (items[i].kind == OPT_SERIAL &&
 		    (parse_u64(items[i].arg, &serial) < 0 || serial == 0)) {
 			usage_error("bad serial '%s': expected a decimal number above 0",
-				    items[i].arg);
+			            items[i].arg);
 			ret = EXIT_USAGE;
 			goto out;
 		}
 		if (items[i].kind == OPT_SERIAL_RANGE &&
 		    (parse_range(items[i].arg, &lo, &hi) < 0 || lo == 0)) {
 			usage_error("bad serial range '%s': expected A-B with 0 < A <= B",
-				    items[i].arg);
+			            items[i].arg);
 			ret = EXIT_USAGE;
 			goto out;
 		}
@@ -643,15 +688,22 @@ out:
 static const char *type_label(enum nhi_key_type type)
 {
 	switch (type) {
-	case NHI_KEY_ED25519: return "ED25519";
+	case NHI_KEY_ED25519:
+		return "ED25519";
 	case NHI_KEY_ECDSA_P256:
 	case NHI_KEY_ECDSA_P384:
-	case NHI_KEY_ECDSA_P521: return "ECDSA";
-	case NHI_KEY_RSA: return "RSA";
-	case NHI_KEY_SK_ED25519: return "ED25519-SK";
-	case NHI_KEY_SK_ECDSA_P256: return "ECDSA-SK";
-	case NHI_KEY_DSA: return "DSA";
-	case NHI_KEY_UNKNOWN: break;
+	case NHI_KEY_ECDSA_P521:
+		return "ECDSA";
+	case NHI_KEY_RSA:
+		return "RSA";
+	case NHI_KEY_SK_ED25519:
+		return "ED25519-SK";
+	case NHI_KEY_SK_ECDSA_P256:
+		return "ECDSA-SK";
+	case NHI_KEY_DSA:
+		return "DSA";
+	case NHI_KEY_UNKNOWN:
+		break;
 	}
 	return "UNKNOWN";
 }
