@@ -1,0 +1,49 @@
+#include "config.h"
+
+#include <stddef.h>
+
+#include "dispatch.h"
+#include "handlers.h"
+
+/* The allow-listed table of requests: anything else is refused unread. */
+static const struct nhi_handler handlers[] = {
+	{ NHI_MSG_STATUS, NHI_ACCESS_ANY, nhi_handle_status },
+	{ NHI_MSG_WHOAMI, NHI_ACCESS_ANY, nhi_handle_whoami },
+	{ NHI_MSG_CERT_REQUEST, NHI_ACCESS_ANY, nhi_handle_cert_request },
+	{ NHI_MSG_IDENTITY_ADD, NHI_ACCESS_ADMIN, nhi_handle_identity_add },
+	{ NHI_MSG_IDENTITY_LIST, NHI_ACCESS_ADMIN, nhi_handle_identity_list },
+	{ NHI_MSG_IDENTITY_SHOW, NHI_ACCESS_ADMIN, nhi_handle_identity_show },
+	{ NHI_MSG_IDENTITY_SET, NHI_ACCESS_ADMIN, nhi_handle_identity_set },
+	{ NHI_MSG_IDENTITY_STATUS, NHI_ACCESS_ADMIN, nhi_handle_identity_status },
+	{ NHI_MSG_ENROLL_CODE, NHI_ACCESS_ADMIN, nhi_handle_enroll_code },
+	{ NHI_MSG_CERT_LIST, NHI_ACCESS_ADMIN, nhi_handle_cert_list },
+	{ NHI_MSG_CERT_SHOW, NHI_ACCESS_ADMIN, nhi_handle_cert_show },
+	{ NHI_MSG_REVOKE, NHI_ACCESS_ADMIN, nhi_handle_revoke },
+	{ NHI_MSG_AUDIT_VERIFY, NHI_ACCESS_ADMIN, nhi_handle_audit_verify },
+	{ NHI_MSG_AUDIT_EXPORT, NHI_ACCESS_ADMIN, nhi_handle_audit_export },
+	{ NHI_MSG_CA_SHOW, NHI_ACCESS_ANY, nhi_handle_ca_show },
+	{ NHI_MSG_CA_ROTATE, NHI_ACCESS_ADMIN, nhi_handle_ca_rotate },
+	{ NHI_MSG_RELOAD, NHI_ACCESS_ADMIN, nhi_handle_reload },
+};
+
+const struct nhi_handler *nhi_dispatch_find(uint8_t type)
+{
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+		if (handlers[i].type == type)
+			return &handlers[i];
+	}
+	return NULL;
+}
+
+bool nhi_dispatch_allowed(const struct nhi_handler *h, const struct nhi_peer *peer)
+{
+	switch (h->access) {
+	case NHI_ACCESS_ANY:
+		return true;
+	case NHI_ACCESS_HELPER:
+		return peer->is_helper || peer->is_admin;
+	case NHI_ACCESS_ADMIN:
+		return peer->is_admin;
+	}
+	return false;
+}

@@ -1,0 +1,15 @@
+#include "config.h"
+
+#include "err.h"
+#include "handlers.h"
+
+/* Not built yet: answered as an internal error. */
+int nhi_handle_audit_verify(struct nhi_call *c)
+{
+	return nhi_call_error(c, NHI_ERR_INTERNAL, "not implemented");
+}
+
+int nhi_handle_audit_export(struct nhi_call *c)
+{
+	return nhi_call_error(c, NHI_ERR_INTERNAL, "not implemented");
+}

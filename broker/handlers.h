@@ -1,0 +1,31 @@
+/* Every request handler, one file per area (broker/handle_*.c). */
+#ifndef NHI_HANDLERS_H
+#define NHI_HANDLERS_H
+
+#include "call.h"
+
+/* handle_status.c */
+int nhi_handle_status(struct nhi_call *c);
+int nhi_handle_reload(struct nhi_call *c);
+/* handle_issue.c: attestation and issuance */
+int nhi_handle_whoami(struct nhi_call *c);
+int nhi_handle_cert_request(struct nhi_call *c);
+/* handle_ca.c */
+int nhi_handle_ca_show(struct nhi_call *c);
+int nhi_handle_ca_rotate(struct nhi_call *c);
+/* handle_identity.c */
+int nhi_handle_identity_add(struct nhi_call *c);
+int nhi_handle_identity_list(struct nhi_call *c);
+int nhi_handle_identity_show(struct nhi_call *c);
+int nhi_handle_identity_set(struct nhi_call *c);
+int nhi_handle_identity_status(struct nhi_call *c);
+int nhi_handle_enroll_code(struct nhi_call *c);
+/* handle_cert.c */
+int nhi_handle_cert_list(struct nhi_call *c);
+int nhi_handle_cert_show(struct nhi_call *c);
+int nhi_handle_revoke(struct nhi_call *c);
+/* handle_audit.c */
+int nhi_handle_audit_verify(struct nhi_call *c);
+int nhi_handle_audit_export(struct nhi_call *c);
+
+#endif
