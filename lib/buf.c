@@ -124,8 +124,9 @@ int nhi_buf_reserve(struct nhi_buf *b, size_t n, uint8_t **ret_ptr)
 		b->d = nd;
 		b->alloc = nalloc;
 	}
+	/* No pointer arithmetic on NULL: reserving 0 bytes of an empty buffer. */
 	if (ret_ptr != NULL)
-		*ret_ptr = b->d + b->size;
+		*ret_ptr = b->d == NULL ? NULL : b->d + b->size;
 	b->size = need;
 	return 0;
 }
@@ -135,7 +136,8 @@ int nhi_buf_shrink(struct nhi_buf *b, size_t n)
 	if (b == NULL || b->readonly || n > b->size - b->off)
 		return NHI_ERR_INVALID_ARGUMENT;
 	b->size -= n;
-	explicit_bzero(b->d + b->size, n);
+	if (n > 0)
+		explicit_bzero(b->d + b->size, n);
 	return 0;
 }
 
@@ -168,11 +170,13 @@ int nhi_buf_put_u32(struct nhi_buf *b, uint32_t v)
 
 int nhi_buf_put_u64(struct nhi_buf *b, uint64_t v)
 {
-	int r;
+	uint8_t p[8];
+	int i;
 
-	if ((r = nhi_buf_put_u32(b, (uint32_t)(v >> 32))) < 0)
-		return r;
-	return nhi_buf_put_u32(b, (uint32_t)v);
+	/* One put, so that a full buffer is left as it was. */
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+	return nhi_buf_put(b, p, sizeof(p));
 }
 
 int nhi_buf_put_string(struct nhi_buf *b, const void *data, size_t len)
@@ -218,9 +222,14 @@ int nhi_buf_put_bignum2_bytes(struct nhi_buf *b, const void *data, size_t len)
 	if (len > NHI_BIGNUM_BYTES_MAX)
 		return NHI_ERR_BIGNUM_TOO_LARGE;
 	prepend = len > 0 && (s[0] & 0x80) != 0;
-	if ((r = nhi_buf_put_u32(b, (uint32_t)(len + prepend))) < 0 ||
-	    (r = nhi_buf_reserve(b, len + prepend, &p)) < 0)
+	/* Length and digits reserved together: all or nothing. */
+	if ((r = nhi_buf_reserve(b, 4 + len + prepend, &p)) < 0)
 		return r;
+	p[0] = (uint8_t)((len + prepend) >> 24);
+	p[1] = (uint8_t)((len + prepend) >> 16);
+	p[2] = (uint8_t)((len + prepend) >> 8);
+	p[3] = (uint8_t)(len + prepend);
+	p += 4;
 	if (prepend)
 		*p++ = 0;
 	if (len > 0)

@@ -231,3 +231,23 @@ Test(buf, free_accepts_null)
 	nhi_buf_reset(NULL);
 	cr_assert_eq(nhi_buf_len(NULL), 0);
 }
+
+Test(buf, puts_near_the_cap_are_all_or_nothing)
+{
+	struct nhi_buf *b = nhi_buf_new();
+	uint8_t *p;
+
+	cr_assert_eq(nhi_buf_set_max(b, 6), 0);
+	cr_assert_eq(nhi_buf_put_u64(b, 1), NHI_ERR_NO_BUFFER_SPACE);
+	cr_assert_eq(nhi_buf_len(b), 0, "a refused u64 must write nothing");
+	cr_assert_eq(nhi_buf_put_bignum2_bytes(b, "\x01\x02\x03", 3), NHI_ERR_NO_BUFFER_SPACE);
+	cr_assert_eq(nhi_buf_len(b), 0, "a refused mpint must write nothing");
+	nhi_buf_free(b);
+
+	/* Reserving or dropping nothing on an empty buffer is harmless. */
+	b = nhi_buf_new();
+	cr_assert_eq(nhi_buf_reserve(b, 0, &p), 0);
+	cr_assert_eq(nhi_buf_shrink(b, 0), 0);
+	cr_assert_eq(nhi_buf_len(b), 0);
+	nhi_buf_free(b);
+}
