@@ -173,6 +173,17 @@ static void pending_drop(struct nhi_audit *a)
 	a->have_pending = false;
 }
 
+size_t nhi_audit_mark(const struct nhi_audit *a)
+{
+	return a->n_lines;
+}
+
+void nhi_audit_rollback_to(struct nhi_audit *a, size_t mark)
+{
+	while (a->n_lines > mark)
+		free(a->lines[--a->n_lines].text);
+}
+
 /* After the transaction: on commit, move the anchor and log; else forget. */
 static void audit_txn_end(void *arg, bool committed)
 {
@@ -180,7 +191,10 @@ static void audit_txn_end(void *arg, bool committed)
 	size_t i;
 	int r;
 
-	if (committed && a->have_pending) {
+	/* The anchor is the committed head as the store has it: records of a
+	 * request rolled back to its savepoint are not part of it. */
+	if (committed && a->have_pending &&
+	    nhi_store_audit_head(a->store, &a->pending.seq, a->pending.hash) == 0) {
 		r = nhi_audit_anchor_write(a->anchor_path, &a->pending);
 		if (r < 0)
 			nhi_log_error("audit: cannot write head anchor %s: %s", a->anchor_path,

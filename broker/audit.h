@@ -101,6 +101,11 @@ void nhi_audit_close(struct nhi_audit *a);
  * durable, is logged and anchored only when that transaction commits. */
 int nhi_audit_append(struct nhi_audit *a, const struct nhi_audit_event *ev, uint64_t *ret_seq);
 
+/* For a caller that rolls back to a store savepoint: a mark of what was
+ * appended so far, and forgetting the log lines queued after it. */
+size_t nhi_audit_mark(const struct nhi_audit *a);
+void nhi_audit_rollback_to(struct nhi_audit *a, size_t mark);
+
 /* The hash a record must carry (its own hash field is ignored). */
 int nhi_audit_record_hash(const struct nhi_audit_record *r, uint8_t ret_hash[NHI_AUDIT_HASH_LEN]);
 

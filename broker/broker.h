@@ -25,6 +25,7 @@ struct nhi_broker {
 	uid_t helper_uid;         /* (uid_t)-1 when the helper user does not exist */
 	char *self_exe;           /* the nhi tool, whose callers are attested instead */
 	bool reload_requested;    /* set by a reload request or SIGHUP */
+	bool krl_dirty;           /* a revocation: rewrite the KRL once committed */
 	bool stop_requested;      /* SIGTERM: drain and exit */
 	uint64_t started;
 };

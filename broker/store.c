@@ -438,6 +438,31 @@ bool nhi_store_in_transaction(const struct nhi_store *s)
 	return s->in_txn;
 }
 
+int nhi_store_savepoint(struct nhi_store *s)
+{
+	int r = store_require_txn(s);
+
+	return r < 0 ? r : store_exec(s, "SAVEPOINT request");
+}
+
+int nhi_store_savepoint_release(struct nhi_store *s)
+{
+	int r = store_require_txn(s);
+
+	return r < 0 ? r : store_exec(s, "RELEASE request");
+}
+
+int nhi_store_savepoint_rollback(struct nhi_store *s)
+{
+	int r = store_require_txn(s);
+
+	if (r == 0)
+		r = store_exec(s, "ROLLBACK TO request");
+	if (r == 0)
+		r = store_exec(s, "RELEASE request");
+	return r;
+}
+
 void nhi_store_set_txn_hook(struct nhi_store *s, nhi_store_txn_hook *fn, void *arg)
 {
 	s->hook = fn;

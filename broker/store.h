@@ -49,6 +49,11 @@ int nhi_store_begin(struct nhi_store *s);
 int nhi_store_commit(struct nhi_store *s);
 int nhi_store_rollback(struct nhi_store *s);
 bool nhi_store_in_transaction(const struct nhi_store *s);
+/* One level of savepoint inside the open transaction, so that one request
+ * of a batch can be undone without losing the others. */
+int nhi_store_savepoint(struct nhi_store *s);
+int nhi_store_savepoint_release(struct nhi_store *s);
+int nhi_store_savepoint_rollback(struct nhi_store *s);
 /* One callback told the fate of every transaction after it ends: committed
  * (durable) or not. The audit trail uses it to move its head anchor only
  * after a commit. fn NULL removes it. */
