@@ -52,6 +52,9 @@ const char *nhi_strerror(int err)
 	case NHI_ERR_PEER_CLOSED: return "connection closed by peer";
 	case NHI_ERR_REFUSED: return "refused by peer";
 	case NHI_ERR_KEY_ENCRYPTED: return "private key is encrypted (passphrase-protected keys are not supported)";
+	case NHI_ERR_TTL_EXCEEDED: return "requested lifetime exceeds the policy's cap";
+	case NHI_ERR_ATTESTATION: return "caller does not match the identity's attestation selectors";
+	case NHI_ERR_IDENTITY_INACTIVE: return "identity is suspended or retired";
 	}
 	return "unknown error";
 }

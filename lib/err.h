@@ -52,6 +52,9 @@ enum nhi_err {
 	NHI_ERR_AUDIT_BROKEN = -44,      /* the audit chain or its head anchor does not verify */
 	NHI_ERR_REFUSED = -45,           /* the peer understood and said no */
 	NHI_ERR_KEY_ENCRYPTED = -46,     /* a passphrase-protected private key */
+	NHI_ERR_TTL_EXCEEDED = -47,      /* a requested lifetime above the policy's cap */
+	NHI_ERR_ATTESTATION = -48,       /* the caller does not match the identity's selectors */
+	NHI_ERR_IDENTITY_INACTIVE = -49, /* a suspended or retired identity */
 };
 
 /* A static, human-readable message for an error code. Never NULL. */
