@@ -1,0 +1,224 @@
+/* nhictl: administers the nhi broker over its socket. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "err.h"
+#include "nhictl.h"
+
+#define TIMEOUT_MS_DEFAULT 10000
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: nhictl [-c FILE] [--socket PATH] [--timeout SECONDS] [--json] COMMAND ...\n"
+	        "\n"
+	        "Administers the nhi broker (nhid). Root or the admin group only.\n"
+	        "\n"
+	        "Commands:\n"
+	        "  identity add|list|show|set|suspend|resume|retire   the inventory\n"
+	        "  enroll NAME [--ttl D]          a one-use enrollment code for a human\n"
+	        "  cert list|show                 issued certificates\n"
+	        "  revoke --serial N | --identity NAME | --key FINGERPRINT [--reason TEXT]\n"
+	        "  audit verify|export|tail       the hash-chained audit trail\n"
+	        "  ca show|rotate                 the user CA\n"
+	        "  status                         the broker's state\n"
+	        "\n"
+	        "Options:\n"
+	        "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
+	        "      --socket PATH   the broker's socket (default: from the configuration)\n"
+	        "      --timeout S     seconds to wait for the broker (default 10)\n"
+	        "  -j, --json          JSON output: one object per line\n"
+	        "  -h, --help          this help; 'nhictl COMMAND --help' for a command\n"
+	        "  -V, --version       the version\n"
+	        "\n"
+	        "Exit status: 0 ok, 1 refused or failed, 2 usage, 3 broker unavailable,\n"
+	        "4 audit verification failed. See nhictl(8).\n");
+}
+
+int nhictl_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nhictl %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'nhictl %s --help'.\n", cmd);
+	return NHICTL_EXIT_USAGE;
+}
+
+int nhictl_common_opt(struct nhictl *ctl, const char *cmd, int opt, char **argv,
+                      void (*cmd_usage)(FILE *f))
+{
+	switch (opt) {
+	case 'h':
+		cmd_usage(stdout);
+		return NHICTL_EXIT_OK;
+	case 'j':
+		ctl->json = true;
+		return NHICTL_OPT_DONE;
+	case ':':
+		return nhictl_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+	case '?':
+		if (optopt != 0)
+			return nhictl_usage_error(cmd, "unknown option '-%c'", optopt);
+		return nhictl_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+	}
+	return NHICTL_OPT_OWN;
+}
+
+int nhictl_call(const struct nhictl *ctl, uint8_t type, const struct nhi_kv *args,
+                struct nhi_msg_reply *ret_reply)
+{
+	struct nhi_kv none;
+	int r;
+
+	nhi_kv_init(&none);
+	memset(ret_reply, 0, sizeof(*ret_reply));
+	r = nhi_msg_call(ctl->socket_path, ctl->timeout_ms, type, args != NULL ? args : &none,
+	                 ret_reply);
+	if (r < 0) {
+		nhi_msg_reply_clear(ret_reply);
+		fprintf(stderr, "nhictl: broker at %s: %s\n", ctl->socket_path, nhi_strerror(r));
+		switch (r) {
+		case NHI_ERR_BROKER_UNAVAILABLE:
+		case NHI_ERR_TIMEOUT:
+		case NHI_ERR_PEER_CLOSED:
+		case NHI_ERR_PROTOCOL:
+		case NHI_ERR_PROTOCOL_VERSION:
+		case NHI_ERR_SYSTEM:
+			return NHICTL_EXIT_UNAVAILABLE;
+		default:
+			return NHICTL_EXIT_FAILED;
+		}
+	}
+	if (ret_reply->status < 0) {
+		char buf[1024];
+		const char *msg = ret_reply->message != NULL && ret_reply->message[0] != '\0'
+		                          ? ret_reply->message
+		                          : nhi_strerror(ret_reply->status);
+		fprintf(stderr, "nhictl: %s\n", nhictl_clean(msg, buf, sizeof(buf)));
+		nhi_msg_reply_clear(ret_reply);
+		return NHICTL_EXIT_FAILED;
+	}
+	return NHICTL_EXIT_OK;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct nhictl *ctl, int argc, char **argv);
+} commands[] = {
+        {"identity", nhictl_cmd_identity}, {"enroll", nhictl_cmd_enroll}, {"cert", nhictl_cmd_cert},
+        {"revoke", nhictl_cmd_revoke},     {"audit", nhictl_cmd_audit},   {"ca", nhictl_cmd_ca},
+        {"status", nhictl_cmd_status},
+};
+
+/* The socket: --socket, else the configuration's (-c FILE, else the
+ * default file when it exists, else the built-in default). */
+static int find_socket(const char *config_path, const char *socket_opt, char **ret)
+{
+	struct nhi_config *cfg = NULL;
+	const char *path = config_path != NULL ? config_path : NHI_CONFIG_PATH_DEFAULT;
+	char err[512];
+	int r;
+
+	if (socket_opt != NULL) {
+		*ret = strdup(socket_opt);
+		return *ret != NULL ? 0 : NHI_ERR_ALLOC;
+	}
+	r = nhi_config_load(path, &cfg, err, sizeof(err));
+	if (r == NHI_ERR_NOT_FOUND && config_path == NULL)
+		r = nhi_config_defaults(&cfg);
+	else if (r < 0) {
+		if (r == NHI_ERR_NOT_FOUND)
+			fprintf(stderr, "nhictl: cannot read configuration '%s': no such file\n",
+			        path);
+		else
+			fprintf(stderr, "nhictl: %s\n", err);
+		return r;
+	}
+	if (r == 0 && (*ret = strdup(cfg->socket_path)) == NULL)
+		r = NHI_ERR_ALLOC;
+	nhi_config_free(cfg);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"socket", required_argument, NULL, 'S'},
+	        {"timeout", required_argument, NULL, 't'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct nhictl ctl = {.timeout_ms = TIMEOUT_MS_DEFAULT};
+	const char *config_path = NULL, *socket_opt = NULL;
+	char *socket_path = NULL;
+	uint32_t secs;
+	int opt, rc = NHICTL_EXIT_USAGE;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:c:jhV", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'S':
+			socket_opt = optarg;
+			break;
+		case 't':
+			if (nhi_parse_duration(optarg, &secs) < 0 || secs == 0 || secs > 3600) {
+				fprintf(stderr, "nhictl: invalid --timeout '%s': 1s to 1h\n",
+				        optarg);
+				return NHICTL_EXIT_USAGE;
+			}
+			ctl.timeout_ms = (int)secs * 1000;
+			break;
+		case 'j':
+			ctl.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return NHICTL_EXIT_OK;
+		case 'V':
+			printf("nhictl %s\n", PACKAGE_VERSION);
+			return NHICTL_EXIT_OK;
+		case ':':
+			fprintf(stderr, "nhictl: option '%s' needs a value\n", argv[optind - 1]);
+			return NHICTL_EXIT_USAGE;
+		default:
+			if (optopt != 0)
+				fprintf(stderr, "nhictl: unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, "nhictl: unknown option '%s'\n", argv[optind - 1]);
+			fprintf(stderr, "Try 'nhictl --help'.\n");
+			return NHICTL_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return NHICTL_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		if (find_socket(config_path, socket_opt, &socket_path) < 0)
+			return NHICTL_EXIT_FAILED;
+		ctl.socket_path = socket_path;
+		/* Each command parses its own argv from its name on. */
+		rc = commands[i].fn(&ctl, argc - optind, argv + optind);
+		free(socket_path);
+		return rc;
+	}
+	fprintf(stderr, "nhictl: unknown command '%s'\nTry 'nhictl --help'.\n", argv[optind]);
+	return rc;
+}
