@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Automation without static keys, end to end: nhid in a temp state dir, an
+# automation identity whose selectors name a test user's uid and the program
+# that runs `nhi`; that program gets a certificate with `nhi cert --out`,
+# logs in to a real sshd trusting the broker's CA, and gets no pty. Another
+# user, or the same user from another program, is refused. Revocation
+# reaches sshd through the broker's KRL, and an edited audit row is found.
+# Needs root (sshd, runuser, throwaway users).
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+: "${NHID:=$top_builddir/broker/nhid}"
+: "${NHICTL:=$top_builddir/broker/nhictl}"
+: "${NHI:=$top_builddir/broker/nhi}"
+
+require_root
+for prog in "$NHID" "$NHICTL" "$NHI"; do
+	[ -x "$prog" ] || bail_out "not built: $prog"
+done
+command -v sqlite3 >/dev/null || bail_out "sqlite3 (the shell) is needed"
+command -v runuser >/dev/null || bail_out "runuser is needed"
+plan 20
+
+STATE=$NHI_TMP/state
+SOCK=$NHI_TMP/broker.sock
+CONF=$NHI_TMP/nhi.conf
+NHID_PID=
+# The attested program: a bash of our own, so that its path names nothing
+# else on the system. nhid is told where nhi is, so that a call made through
+# nhi attests the program that ran it.
+BOT_SHELL=$NHI_TMP/bot-shell
+NHI_REAL=$(readlink -f "$NHI")
+cp /bin/bash "$BOT_SHELL" && chmod 0755 "$BOT_SHELL" || bail_out "cannot copy bash"
+cat >"$CONF" <<EOF
+[broker]
+socket = $SOCK
+state_dir = $STATE
+EOF
+chmod 0644 "$CONF"
+
+stop_nhid()
+{
+	local i
+	[ -n "$NHID_PID" ] || return 0
+	kill -TERM "$NHID_PID" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$NHID_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$NHID_PID" 2>/dev/null
+	wait "$NHID_PID" 2>/dev/null
+	NHID_PID=
+}
+# Runs before lib.sh's cleanup removes the temp dir.
+trap 'stop_nhid; nhi_on_exit' EXIT
+
+"$NHID" -f -c "$CONF" --state-dir "$STATE" --socket "$SOCK" --nhi "$NHI_REAL" --no-syslog \
+	>"$NHI_TMP/nhid.log" 2>&1 </dev/null &
+NHID_PID=$!
+for i in $(seq 1 100); do
+	[ -S "$SOCK" ] && break
+	kill -0 "$NHID_PID" 2>/dev/null || break
+	sleep 0.1
+done
+if [ ! -S "$SOCK" ]; then
+	diag_file "$NHI_TMP/nhid.log"
+	bail_out "nhid did not start"
+fi
+
+ctl()
+{
+	"$NHICTL" -c "$CONF" "$@"
+}
+
+# expect DESC STATUS PATTERN CMD...: CMD exits STATUS and its output
+# (stdout and stderr) matches the extended regex PATTERN.
+expect()
+{
+	local desc=$1 status=$2 pattern=$3 out rc
+	shift 3
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" -ne "$status" ]; then
+		fail "$desc" "expected exit $status, got $rc: $*" "$out"
+	elif ! grep -Eq -- "$pattern" <<<"$out"; then
+		fail "$desc" "output does not match: $pattern" "$out"
+	else
+		pass "$desc"
+	fi
+}
+
+# as_user USER PROGRAM NHI-ARGS...: USER runs PROGRAM -c 'nhi ARGS...'.
+# The trailing `exit` keeps bash from exec'ing nhi in its own place, so
+# PROGRAM stays nhi's parent.
+as_user()
+{
+	local user=$1 prog=$2
+	shift 2
+	runuser -u "$user" -- "$prog" -c '"$@"; exit $?' nhi-run "$NHI" -c "$CONF" "$@"
+}
+
+BOT=$(make_user) || bail_out "cannot create a test user"
+OTHER=$(make_user) || bail_out "cannot create a test user"
+BOT_UID=$(id -u "$BOT")
+for u in "$BOT" "$OTHER"; do
+	install -d -m 0700 -o "$u" -g "$u" "$NHI_TMP/keys-$u"
+done
+KEY=$NHI_TMP/keys-$BOT/bot
+
+expect "nhictl adds automation identity backup-bot with uid and exe selectors" 0 "backup-bot" \
+	ctl identity add backup-bot --kind automation --owner "backup team" \
+	--selector "uid=$BOT_UID" --selector "exe_path=$BOT_SHELL"
+
+# --- a matching caller gets a certificate
+out=$(as_user "$BOT" "$BOT_SHELL" cert --identity backup-bot --out "$KEY" 2>&1)
+rc=$?
+if [ "$rc" -eq 0 ] && [ -f "$KEY" ] && [ -f "$KEY-cert.pub" ]; then
+	pass "nhi cert --out from the attested program writes a key and a certificate"
+else
+	fail "nhi cert --out from the attested program writes a key and a certificate" \
+		"exit $rc" "$out"
+	diag_file "$NHI_TMP/nhid.log"
+	bail_out "no certificate to test with"
+fi
+# The key file and the certificate belong together: ssh-keygen derives the
+# public key from the file, and its fingerprint is the certificate's subject.
+key_fp=$("$SSH_KEYGEN" -l -f "$KEY" 2>/dev/null | cut -d' ' -f2)
+cert_fp=$("$SSH_KEYGEN" -L -f "$KEY-cert.pub" 2>/dev/null | sed -n 's/^ *Public key: ED25519-CERT //p')
+if [ "$(stat -c '%a %U' "$KEY")" = "600 $BOT" ] && [ -n "$key_fp" ] && [ "$key_fp" = "$cert_fp" ]; then
+	pass "the private key is the user's, mode 0600, and is the certificate's subject"
+else
+	fail "the private key is the user's, mode 0600, and is the certificate's subject" \
+		"$(stat -c '%a %U' "$KEY") key $key_fp cert $cert_fp"
+fi
+SERIAL=$(sed -n 's/^serial: *//p' <<<"$out")
+if [[ "$SERIAL" =~ ^[0-9]+$ ]] && grep -q "^key id: *nhi:backup-bot:$SERIAL$" <<<"$out" &&
+	grep -q "^principals: *backup-bot" <<<"$out"; then
+	pass "nhi prints the serial, the key id and the principals"
+else
+	fail "nhi prints the serial, the key id and the principals" "$out"
+fi
+
+listing=$("$SSH_KEYGEN" -L -f "$KEY-cert.pub" 2>&1)
+if grep -q "Key ID: \"nhi:backup-bot:$SERIAL\"" <<<"$listing" &&
+	grep -q "Serial: $SERIAL$" <<<"$listing" && grep -q "^ *backup-bot$" <<<"$listing"; then
+	pass "ssh-keygen -L: key id nhi:backup-bot:<serial>, principal backup-bot"
+else
+	fail "ssh-keygen -L: key id nhi:backup-bot:<serial>, principal backup-bot" "$listing"
+fi
+if grep -q "permit-pty" <<<"$listing"; then
+	fail "the automation certificate does not permit a pty" "$listing"
+else
+	pass "the automation certificate does not permit a pty"
+fi
+
+# The certificate is in the broker's inventory, with who asked for it.
+expect "nhictl cert show finds it by serial" 0 "nhi:backup-bot:$SERIAL" ctl cert show "$SERIAL"
+
+# --- sshd trusting the broker's CA and KRL
+mkdir -m 0755 "$NHI_TMP/principals"
+echo backup-bot >"$NHI_TMP/principals/$BOT"
+chmod 0644 "$NHI_TMP/principals/$BOT"
+start_sshd "TrustedUserCAKeys $STATE/user_ca.pub" "RevokedKeys $STATE/revoked.krl" \
+	"AuthorizedPrincipalsFile $NHI_TMP/principals/%u"
+
+if ssh_as "$BOT" -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- id -un &&
+	[ "$NHI_SSH_OUT" = "$BOT" ] &&
+	sshd_log_has "Accepted publickey for $BOT .*ID nhi:backup-bot:$SERIAL"; then
+	pass "ssh with the broker's certificate runs a command as the bot user"
+else
+	fail "ssh with the broker's certificate runs a command as the bot user" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+
+ssh_as "$BOT" -tt -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- tty
+if grep -q "PTY allocation request failed" <<<"$NHI_SSH_OUT" &&
+	! grep -q "/dev/pts" <<<"$NHI_SSH_OUT"; then
+	pass "ssh -tt with the automation certificate gets no pty"
+else
+	fail "ssh -tt with the automation certificate gets no pty" "ssh output: $NHI_SSH_OUT"
+fi
+
+# --- callers that do not match are refused, with the broker's reason
+OKEY=$NHI_TMP/keys-$OTHER/bot
+expect "another user running the same program is refused (exit 1, the broker's reason)" 1 \
+	"^nhi: .*uid selector of backup-bot" \
+	as_user "$OTHER" "$BOT_SHELL" cert --identity backup-bot --out "$OKEY"
+check "... and gets no key file" test ! -e "$OKEY" -a ! -e "$OKEY-cert.pub"
+expect "the bot user from another program is refused (exit 1, exe selector)" 1 \
+	"^nhi: .*exe_path selector of backup-bot|^nhi: .*exe.* selector of backup-bot" \
+	as_user "$BOT" /bin/bash cert --identity backup-bot --out "$KEY.2"
+expect "an identity that does not exist is refused (exit 1)" 1 "^nhi: .*no-such-bot" \
+	as_user "$BOT" "$BOT_SHELL" cert --identity no-such-bot --out "$KEY.3"
+expect "a TTL above the automation cap is refused (exit 1)" 1 "^nhi: " \
+	as_user "$BOT" "$BOT_SHELL" cert --identity backup-bot --ttl 2h --out "$KEY.4"
+expect "a broker that is not there: exit 3 naming the socket" 3 "nhi: broker at .*nowhere" \
+	"$NHI" --socket "$NHI_TMP/nowhere.sock" status
+
+# --- revocation: the broker's KRL makes sshd refuse the same certificate
+expect "nhictl revoke --serial $SERIAL" 0 "" ctl revoke --serial "$SERIAL" --reason "test"
+if ssh_as "$BOT" -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- id -un; then
+	fail "sshd refuses the revoked certificate" "login succeeded: $NHI_SSH_OUT"
+elif sshd_log_since_mark | grep -q "Accepted publickey"; then
+	fail "sshd refuses the revoked certificate" "sshd accepted a key"
+elif ! sshd_log_has "revoked"; then
+	fail "sshd refuses the revoked certificate" "sshd did not log a revocation"
+else
+	pass "sshd refuses the revoked certificate (revoked by the broker's KRL)"
+fi
+
+# --- the audit trail: every denial and issuance above is in it and verifies
+DB=$STATE/nhi.db
+n_deny=$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE subject = 'backup-bot' AND type LIKE '%den%'")
+if [ "${n_deny:-0}" -ge 3 ]; then
+	pass "the refusals are audited as denials ($n_deny)"
+else
+	fail "the refusals are audited as denials" "denials for backup-bot: ${n_deny:-none}"
+fi
+expect "nhictl audit verify passes" 0 "verified" ctl audit verify
+ROW=$(sqlite3 "$DB" "SELECT seq FROM audit WHERE detail LIKE '%nhi:backup-bot:$SERIAL%' ORDER BY seq LIMIT 1")
+[ -n "$ROW" ] || ROW=2
+sqlite3 "$DB" "UPDATE audit SET actor = 'mallory' WHERE seq = $ROW" ||
+	bail_out "cannot edit the audit table"
+expect "after editing audit row $ROW, nhictl audit verify fails naming it (exit 4)" 4 \
+	"record $ROW\\b" ctl audit verify
