@@ -18,7 +18,7 @@ for prog in "$NHID" "$NHICTL" "$NHI"; do
 done
 command -v sqlite3 >/dev/null || bail_out "sqlite3 (the shell) is needed"
 command -v runuser >/dev/null || bail_out "runuser is needed"
-plan 20
+plan 23
 
 STATE=$NHI_TMP/state
 SOCK=$NHI_TMP/broker.sock
@@ -179,6 +179,27 @@ else
 	fail "ssh -tt with the automation certificate gets no pty" "ssh output: $NHI_SSH_OUT"
 fi
 
+# --- without --out: the key never touches disk, it goes to the user's agent
+# with the certificate, and ssh logs in through the agent.
+out=$(runuser -u "$BOT" -- "$BOT_SHELL" -c '
+	eval "$(ssh-agent -s)" >/dev/null || exit 99
+	trap "ssh-agent -k >/dev/null 2>&1" EXIT
+	"$1" -c "$2" cert --identity backup-bot || exit $?
+	ssh-add -l
+	SSH_AUTH_SOCK=$SSH_AUTH_SOCK timeout 30 ssh -F /dev/null -o BatchMode=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o ConnectTimeout=5 -o LogLevel=ERROR -p "$3" -l "$4" 127.0.0.1 echo via-agent
+' nhi-run "$NHI" "$CONF" "$NHI_SSHD_PORT" "$BOT" 2>&1)
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "ssh-agent: *added" <<<"$out" &&
+	grep -Eq "nhi:backup-bot:[0-9]+ \(ED25519-CERT\)" <<<"$out" &&
+	grep -q "^via-agent$" <<<"$out"; then
+	pass "nhi cert without --out loads key and certificate into ssh-agent; ssh uses them"
+else
+	fail "nhi cert without --out loads key and certificate into ssh-agent; ssh uses them" \
+		"exit $rc" "$out"
+fi
+
 # --- callers that do not match are refused, with the broker's reason
 OKEY=$NHI_TMP/keys-$OTHER/bot
 expect "another user running the same program is refused (exit 1, the broker's reason)" 1 \
@@ -192,6 +213,11 @@ expect "an identity that does not exist is refused (exit 1)" 1 "^nhi: .*no-such-
 	as_user "$BOT" "$BOT_SHELL" cert --identity no-such-bot --out "$KEY.3"
 expect "a TTL above the automation cap is refused (exit 1)" 1 "^nhi: " \
 	as_user "$BOT" "$BOT_SHELL" cert --identity backup-bot --ttl 2h --out "$KEY.4"
+runuser -u "$BOT" -- ln -s "$NHI_TMP/keys-$BOT/target" "$KEY.link"
+expect "--out onto a symlink is refused (exit 1) and nothing is written through it" 1 \
+	"^nhi: refusing to overwrite .*symbolic link" \
+	as_user "$BOT" "$BOT_SHELL" cert --identity backup-bot --out "$KEY.link"
+check "... the link's target was not created" test ! -e "$NHI_TMP/keys-$BOT/target"
 expect "a broker that is not there: exit 3 naming the socket" 3 "nhi: broker at .*nowhere" \
 	"$NHI" --socket "$NHI_TMP/nowhere.sock" status
 
