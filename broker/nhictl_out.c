@@ -163,10 +163,15 @@ static void print_json(const struct nhictl_field *fields, size_t n_fields, const
 
 	nhi_json_raw(&j, "{", 1);
 	for (size_t i = 0; i < (fields != NULL ? n_fields : rec->n); i++) {
-		struct nhictl_field generic = {rec->items[i].key, rec->items[i].key, NHICTL_STR,
-		                               true};
-		const struct nhictl_field *f = fields != NULL ? &fields[i] : &generic;
-		const char *v = value_of(rec, f->key);
+		struct nhictl_field generic = {NULL, NULL, NHICTL_STR, true};
+		const struct nhictl_field *f = &generic;
+		const char *v;
+
+		if (fields != NULL)
+			f = &fields[i];
+		else
+			generic.key = generic.name = rec->items[i].key;
+		v = value_of(rec, f->key);
 
 		/* Generic records: each key once, repeated keys as arrays. */
 		if (fields == NULL && nhi_kv_find(rec, f->key) != &rec->items[i])

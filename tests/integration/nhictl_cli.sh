@@ -160,7 +160,7 @@ fi
 
 expect "audit verify passes" 0 "audit trail verified" ctl audit verify
 json_check "audit export --json: every record, in order, hashes chained" \
-	"len(rows) == 5 and [r['seq'] for r in rows] == list(range(1, len(rows) + 1)) and all(rows[i]['prev_hash'] == rows[i-1]['hash'] for i in range(1, len(rows))) and not any('$canon' in json.dumps(r) for r in rows)" \
+	"len(rows) >= 5 and [r['seq'] for r in rows] == list(range(1, len(rows) + 1)) and all(rows[i]['prev_hash'] == rows[i-1]['hash'] for i in range(1, len(rows))) and not any('$canon' in json.dumps(r) for r in rows)" \
 	ctl audit export --json
 json_check "audit tail -n 2 --json: the last two records" \
 	'len(rows) == 2 and rows[1]["type"] == "enroll" and rows[1]["subject"] == "alice"' \
