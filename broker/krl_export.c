@@ -1,11 +1,62 @@
 #include "config.h"
 
-#include "err.h"
-#include "krl_export.h"
+#include <stdlib.h>
 
-/* Not built yet. */
+#include "broker.h"
+#include "ca.h"
+#include "err.h"
+#include "krl.h"
+#include "krl_export.h"
+#include "log.h"
+
+/* A revoked certificate is listed by serial under the CA that signed it.
+ * One whose CA is no longer trusted needs no entry: sshd refuses it anyway. */
+static int add_revoked_certs(struct nhi_broker *b, struct nhi_krl *krl)
+{
+	struct nhi_cert_record *certs = NULL;
+	size_t n = 0, skipped = 0;
+	int r;
+
+	if ((r = nhi_store_cert_list(b->store, NULL, NHI_CERT_LIST_REVOKED, &certs, &n)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		const struct nhi_key *ca = nhi_ca_set_find(b->ca, certs[i].ca_fp);
+
+		if (ca == NULL || certs[i].serial == 0) {
+			skipped++;
+			continue;
+		}
+		if ((r = nhi_krl_revoke_serial(krl, ca, certs[i].serial)) < 0)
+			goto out;
+	}
+	if (skipped > 0)
+		nhi_log_debug("KRL: %zu revoked certificates of CAs no longer trusted", skipped);
+	r = 0;
+out:
+	nhi_cert_record_list_free(certs, n);
+	return r;
+}
+
 int nhi_krl_export(struct nhi_broker *b)
 {
-	(void)b;
-	return NHI_ERR_INTERNAL;
+	struct nhi_krl *krl = nhi_krl_new();
+	char *path = nhi_broker_path(b, NHI_KRL_NAME);
+	uint64_t now = nhi_broker_now();
+	int r;
+
+	if (krl == NULL || path == NULL) {
+		r = NHI_ERR_ALLOC;
+		goto out;
+	}
+	/* The version only grows, so a reader can tell the newer of two KRLs. */
+	nhi_krl_set_version(krl, now);
+	nhi_krl_set_generated(krl, now);
+	if ((r = nhi_krl_set_comment(krl, "nhi revoked certificates")) < 0 ||
+	    (r = add_revoked_certs(b, krl)) < 0 || (r = nhi_krl_write_file(krl, path)) < 0)
+		goto out;
+	r = 0;
+out:
+	nhi_krl_free(krl);
+	free(path);
+	return r;
 }
