@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# A narrated walk through what nhi does today: a CA made by libnhi, a real
-# sshd that trusts it, a short-lived certificate signed by libnhi, a login
-# with it, and the same login refused once the certificate's serial is in a
-# KRL written by libnhi. Everything it creates (sshd, user, keys) is removed
-# at the end, also on failure or Ctrl-C.
+# A narrated walk through what nhi does today: the broker nhid with its
+# embedded store, an automation identity bound to a user and a program, a
+# five-minute certificate issued to that program after the broker attests
+# it, a login to a real sshd with it (no pty for a machine identity), a
+# refusal for anyone else, revocation reaching sshd through the broker's
+# KRL, and the audit trail verified. Everything it creates (nhid, sshd,
+# users, keys, state) is removed at the end, also on failure or Ctrl-C.
 #
-# Needs root: it starts sshd and creates a throwaway user.
+# Needs root: it starts nhid and sshd and creates throwaway users.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +28,7 @@ show()
 	sed 's/^/      /'
 }
 
-echo "nhi demo: short-lived OpenSSH certificates signed by libnhi, checked by a real sshd."
+echo "nhi demo: a machine identity gets a short-lived certificate from the broker; no static key."
 
 say "Installing build dependencies (skipped when they are already there)."
 bash "$ROOT/scripts/deps.sh" | show || exit 1
@@ -50,64 +52,112 @@ SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 export SSHD
 # shellcheck source=../tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"
-require_certtool
 
-CA=$NHI_TMP/private/user_ca
-KRL=$NHI_TMP/revoked.krl
+NHID=$ROOT/build/broker/nhid
+NHICTL=$ROOT/build/broker/nhictl
+NHI=$(readlink -f "$ROOT/build/broker/nhi")
+STATE=$NHI_TMP/state
+SOCK=$NHI_TMP/broker.sock
+CONF=$NHI_TMP/nhi.conf
+NHID_PID=
 
-say "Creating a certificate authority: an Ed25519 key generated with libsodium and
-    written in OpenSSH's format by libnhi (private key mode 0600, public key beside it)."
-"$CERTTOOL" ca-generate "$CA" || exit 1
-"$CERTTOOL" fingerprint "$CA.pub" | show
+stop_nhid()
+{
+	[ -n "$NHID_PID" ] || return 0
+	kill -TERM "$NHID_PID" 2>/dev/null
+	wait "$NHID_PID" 2>/dev/null
+	NHID_PID=
+}
+trap 'stop_nhid; nhi_on_exit' EXIT
+ctl()
+{
+	"$NHICTL" -c "$CONF" "$@"
+}
+# as_user USER PROGRAM NHI-ARGS...: USER runs PROGRAM, which runs nhi (the
+# trailing exit keeps bash from exec'ing nhi in its own place).
+as_user()
+{
+	local user=$1 prog=$2
+	shift 2
+	runuser -u "$user" -- "$prog" -c '"$@"; exit $?' nhi-run "$NHI" -c "$CONF" "$@"
+}
 
-say "Writing an empty key revocation list (KRL) with libnhi; sshd will read it on every login."
-"$CERTTOOL" krl --out "$KRL" --ca "$CA.pub" || exit 1
+say "Starting the broker nhid with its state (sqlite store, CA, KRL, audit trail) in a
+    private directory. On first start it creates its Ed25519 user CA."
+printf '[broker]\nsocket = %s\nstate_dir = %s\n' "$SOCK" "$STATE" >"$CONF"
+chmod 0644 "$CONF"
+"$NHID" -f -c "$CONF" --nhi "$NHI" --no-syslog >"$NHI_TMP/nhid.log" 2>&1 </dev/null &
+NHID_PID=$!
+for _ in $(seq 1 100); do
+	[ -S "$SOCK" ] && break
+	sleep 0.1
+done
+[ -S "$SOCK" ] || { cat "$NHI_TMP/nhid.log"; exit 1; }
+ctl status | show
+ls -l "$STATE" | show
 
-say "Starting a private sshd on a free port of 127.0.0.1 that trusts only this CA
-    (TrustedUserCAKeys), checks the KRL (RevokedKeys) and reads no authorized_keys."
-start_sshd "TrustedUserCAKeys $CA.pub" "RevokedKeys $KRL"
+say "Starting a private sshd on a free port of 127.0.0.1 that trusts only the broker's CA
+    (TrustedUserCAKeys), reads the broker's KRL (RevokedKeys) and no authorized_keys."
+mkdir -m 0755 "$NHI_TMP/principals"
+start_sshd "TrustedUserCAKeys $STATE/user_ca.pub" "RevokedKeys $STATE/revoked.krl" \
+	"AuthorizedPrincipalsFile $NHI_TMP/principals/%u"
 echo "      sshd pid $NHI_SSHD_PID listening on 127.0.0.1:$NHI_SSHD_PORT"
 
-say "Creating a throwaway user. It has no password and no authorized_keys file."
-USER_NAME=$(make_user) || exit 1
-echo "      user: $USER_NAME"
+say "Creating two throwaway users: the backup job's account, and someone else."
+BOT=$(make_user) || exit 1
+OTHER=$(make_user) || exit 1
+echo "      the backup job runs as $BOT; the other user is $OTHER"
+echo backup-bot >"$NHI_TMP/principals/$BOT"
+chmod 0644 "$NHI_TMP/principals/$BOT"
 
-say "The user makes a key pair with ssh-keygen. Only the public half is shown to the CA."
-KEY=$(make_user_key demo) || exit 1
-cat "$KEY.pub" | show
+say "The backup job is a program of its own (here a copy of bash). An admin registers the
+    automation identity backup-bot: only that program, run by $BOT, gets its certificates."
+BOT_PROG=$NHI_TMP/backup-job
+cp /bin/bash "$BOT_PROG" && chmod 0755 "$BOT_PROG"
+ctl identity add backup-bot --kind automation --owner "backup team" \
+	--selector "uid=$(id -u "$BOT")" --selector "exe_path=$BOT_PROG" | show
 
-say "libnhi signs a certificate for that key: serial 1001, principal $USER_NAME,
-    valid from one minute ago for five minutes. ssh-keygen -L shows what is in it:"
-CERT=$NHI_TMP/private/demo-cert.pub
-"$CERTTOOL" sign --ca "$CA" --key "$KEY.pub" --serial 1001 --id "nhi:demo:1001" \
-	--principal "$USER_NAME" --valid-after -1m --valid-before +5m --out "$CERT" || exit 1
-"$SSH_KEYGEN" -L -f "$CERT" | show
+say "The backup job asks the broker for a certificate. nhi makes an Ed25519 key in memory;
+    the broker attests the calling program from its process credentials, signs a
+    5-minute certificate, and commits its record and audit event before answering."
+install -d -m 0700 -o "$BOT" -g "$BOT" "$NHI_TMP/job"
+KEY=$NHI_TMP/job/key
+as_user "$BOT" "$BOT_PROG" cert --identity backup-bot --out "$KEY" 2>&1 | show
+[ -f "$KEY-cert.pub" ] || { cat "$NHI_TMP/nhid.log"; exit 1; }
+"$SSH_KEYGEN" -L -f "$KEY-cert.pub" | show
+SERIAL=$("$SSH_KEYGEN" -L -f "$KEY-cert.pub" | sed -n 's/^ *Serial: //p')
 
-say "Logging in with key and certificate, running 'id' on the other side:"
-if ssh_as "$USER_NAME" -i "$KEY" -o CertificateFile="$CERT" -- id; then
+say "The job logs in with it and runs 'id' on the other side:"
+if ssh_as "$BOT" -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- id; then
 	echo "$NHI_SSH_OUT" | show
-	echo "      sshd says:"
-	sshd_log_since_mark | grep -E 'Accepted publickey' | show
 else
-	echo "      the login failed unexpectedly:"
 	echo "$NHI_SSH_OUT" | show
-	sshd_log_since_mark | tail -n 10 | show
 	exit 1
 fi
 
-say "Revoking serial 1001: libnhi writes a new KRL listing it. No restart of sshd."
-"$CERTTOOL" krl --out "$KRL" --ca "$CA.pub" --serial 1001 || exit 1
-"$SSH_KEYGEN" -Q -f "$KRL" "$CERT" 2>&1 | show
+say "A machine identity cannot become an interactive shell: asking for a pty gets none."
+ssh_as "$BOT" -tt -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- tty
+echo "$NHI_SSH_OUT" | show
+
+say "Another user running the same program asks for backup-bot's certificate: refused."
+install -d -m 0700 -o "$OTHER" -g "$OTHER" "$NHI_TMP/other"
+as_user "$OTHER" "$BOT_PROG" cert --identity backup-bot --out "$NHI_TMP/other/key" 2>&1 | show
+
+say "An admin revokes serial $SERIAL. The broker rewrites its KRL; sshd needs no restart."
+ctl revoke --serial "$SERIAL" --reason "demo" | show
 
 say "The same login again, same key, same certificate, still within its five minutes:"
-if ssh_as "$USER_NAME" -i "$KEY" -o CertificateFile="$CERT" -- id; then
-	echo "      the login was accepted although the serial is revoked:"
-	echo "$NHI_SSH_OUT" | show
+if ssh_as "$BOT" -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- id; then
+	echo "      the login was accepted although the serial is revoked"
 	exit 1
 fi
 echo "      refused. sshd says:"
-sshd_log_has "revoked by file" || true
-sshd_log_since_mark | grep -E 'revoked|Failed publickey' | show
+sshd_log_has revoked
+sshd_log_since_mark | grep -E 'revoked' | show
 
-say "Cleaning up: stopping sshd, deleting $USER_NAME and every key made above."
+say "The audit trail: every issuance, refusal and revocation, hash-chained, then verified."
+ctl audit tail -n 10 | show
+ctl audit verify | show
+
+say "Cleaning up: stopping nhid and sshd, deleting the users and every key and file made above."
 exit 0
