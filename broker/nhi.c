@@ -134,7 +134,7 @@ int nhi_cli_call(const struct nhi_cli *cli, uint8_t type, const struct nhi_kv *a
 static bool is_numeric_field(const char *key)
 {
 	static const char *const numeric[] = {
-	        "uid", "gid", "pid", "identities", "certificates", "uptime",
+	        "uid", "gid", "pid", "attested_pid", "identities", "certificates", "uptime",
 	};
 
 	for (size_t i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {

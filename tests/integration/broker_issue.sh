@@ -101,6 +101,8 @@ as_user()
 BOT=$(make_user) || bail_out "cannot create a test user"
 OTHER=$(make_user) || bail_out "cannot create a test user"
 BOT_UID=$(id -u "$BOT")
+runuser -u "$BOT" -- test -x "$NHI" ||
+	bail_out "the test user cannot run $NHI: build in a directory other users can reach"
 for u in "$BOT" "$OTHER"; do
 	install -d -m 0700 -o "$u" -g "$u" "$NHI_TMP/keys-$u"
 done
