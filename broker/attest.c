@@ -129,10 +129,58 @@ static int read_exe(pid_t pid, struct nhi_attestation *a)
 	return 0;
 }
 
+/* Hashes of executables already seen, keyed by what changes whenever the
+ * file's contents do: ctime cannot be set back by a user, and a rename or
+ * copy gets a new inode. Every request of a busy automation caller would
+ * otherwise re-read its whole binary. */
+#define EXE_CACHE_SIZE 64
+
+struct exe_cache_entry {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	char sha256[65];
+};
+
+static struct exe_cache_entry exe_cache[EXE_CACHE_SIZE];
+static size_t exe_cache_next;
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static struct exe_cache_entry *exe_cache_find(const struct stat *sb)
+{
+	for (size_t i = 0; i < EXE_CACHE_SIZE; i++) {
+		struct exe_cache_entry *e = &exe_cache[i];
+
+		if (e->sha256[0] != '\0' && e->dev == sb->st_dev && e->ino == sb->st_ino &&
+		    e->size == sb->st_size && same_time(&e->mtime, &sb->st_mtim) &&
+		    same_time(&e->ctime, &sb->st_ctim))
+			return e;
+	}
+	return NULL;
+}
+
+static void exe_cache_add(const struct stat *sb, const char sha256[65])
+{
+	struct exe_cache_entry *e = &exe_cache[exe_cache_next++ % EXE_CACHE_SIZE];
+
+	e->dev = sb->st_dev;
+	e->ino = sb->st_ino;
+	e->size = sb->st_size;
+	e->mtime = sb->st_mtim;
+	e->ctime = sb->st_ctim;
+	memcpy(e->sha256, sha256, 65);
+}
+
 /* Hashes what the process runs, through the kernel's link to it, so a file
  * replaced at the same path since exec is not what gets hashed. */
 static int hash_exe(pid_t pid, char out[65])
 {
+	const struct exe_cache_entry *cached;
 	crypto_hash_sha256_state st;
 	unsigned char buf[65536], digest[crypto_hash_sha256_BYTES];
 	unsigned long long total = 0;
@@ -147,6 +195,10 @@ static int hash_exe(pid_t pid, char out[65])
 		return errno == ENOENT ? NHI_ERR_NOT_FOUND : NHI_ERR_SYSTEM;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		r = NHI_ERR_FILE_UNSAFE;
+		goto out;
+	}
+	if ((cached = exe_cache_find(&sb)) != NULL) {
+		memcpy(out, cached->sha256, 65);
 		goto out;
 	}
 	crypto_hash_sha256_init(&st);
@@ -169,6 +221,7 @@ static int hash_exe(pid_t pid, char out[65])
 	}
 	crypto_hash_sha256_final(&st, digest);
 	sodium_bin2hex(out, 65, digest, sizeof(digest));
+	exe_cache_add(&sb, out);
 out:
 	close(fd);
 	return r;

@@ -268,3 +268,55 @@ Test(attest, parent_of_another_uid_never_stands_in)
 	cr_assert_eq(nhi_attest_caller(child, nobody, nobody, exe, &a), NHI_ERR_ATTESTATION);
 	reap(child);
 }
+
+/* Runs a private copy of sleep and attests it; returns its sha256. */
+static void attest_copy(const char *prog, char out[65])
+{
+	struct nhi_attestation a;
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		execl(prog, prog, "30", (char *)NULL);
+		_exit(127);
+	}
+	/* Wait until the child has exec'd: its exe link names the copy. */
+	for (int i = 0; i < 200; i++) {
+		char path[64], target[PATH_MAX];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0 && (target[n] = '\0', strcmp(target, prog) == 0))
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(nhi_attest_process(pid, getuid(), getgid(), &a), 0);
+	memcpy(out, a.exe_sha256, 65);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+Test(attest, changed_executable_is_hashed_again)
+{
+	char *dir = test_mkdtemp(), *prog = test_path(dir, "job"), *data, first[65], again[65],
+	     changed[65];
+	char *cp[] = { "cp", "/bin/sleep", prog, NULL };
+	size_t len;
+
+	cr_assert_eq(sodium_init() >= 0, true);
+	cr_assert_eq(test_run(cp, NULL), 0);
+	attest_copy(prog, first);
+	attest_copy(prog, again);
+	cr_assert_str_eq(first, again);
+	/* Same path, same inode, one byte more: a new hash, not the cached one. */
+	data = test_read_file(prog, &len);
+	data[len] = '\n';
+	test_write_file(prog, data, len + 1, 0755);
+	attest_copy(prog, changed);
+	cr_assert_str_neq(first, changed, "the cached hash of the old contents was reused");
+	free(data);
+	test_rmtree(dir);
+	free(prog);
+	free(dir);
+}
