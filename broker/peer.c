@@ -47,10 +47,15 @@ int nhi_peer_from_socket(int fd, const struct nhi_broker *b, struct nhi_peer *re
 	peer.uid = cred.uid;
 	peer.gid = cred.gid;
 	snprintf(peer.name, sizeof(peer.name), "uid:%u", (unsigned)cred.uid);
-	peer.is_admin = cred.uid == 0 ||
-			(b->admin_gid != (gid_t)-1 &&
-			 user_in_group(cred.uid, cred.gid, b->admin_gid));
+	peer.is_admin = cred.uid == 0;
 	peer.is_helper = b->helper_uid != (uid_t)-1 && cred.uid == b->helper_uid;
 	*ret_peer = peer;
 	return 0;
+}
+
+void nhi_peer_check_admin(struct nhi_peer *peer, const struct nhi_broker *b)
+{
+	peer->is_admin = peer->uid == 0 ||
+			 (b->admin_gid != (gid_t)-1 &&
+			  user_in_group(peer->uid, peer->gid, b->admin_gid));
 }

@@ -230,6 +230,8 @@ static void handle_request(struct server *srv, struct client *c, struct nhi_call
 		nhi_call_error(call, NHI_ERR_PROTOCOL, "unknown request type %u", call->type);
 		goto out;
 	}
+	if (h->access != NHI_ACCESS_ANY)
+		nhi_peer_check_admin(&c->peer, b);
 	if (!nhi_dispatch_allowed(h, &c->peer)) {
 		nhi_call_deny(call, nhi_msg_name(call->type), NHI_ERR_REFUSED,
 			      "permission denied: %s is for administrators",

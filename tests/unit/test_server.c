@@ -3,6 +3,7 @@
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,11 @@ static void start_nhid(void)
 	sock = test_path(dir, "broker.sock");
 	conf = test_path(dir, "nhi.conf");
 	state = test_path(dir, "state");
-	test_write_file(conf, "[broker]\nlog_level = debug\n", 27, 0644);
+	{
+		static const char text[] = "[broker]\nlog_level = debug\nadmin_group = nogroup\n";
+
+		test_write_file(conf, text, sizeof(text) - 1, 0644);
+	}
 	cr_assert(asprintf(&nhid_path, "%s/broker/nhid", top != NULL ? top : ".") > 0);
 	nhid = fork();
 	cr_assert(nhid >= 0);
@@ -147,7 +152,7 @@ Test(server, admin_requests_are_refused_to_other_users)
 	if (child == 0) {
 		struct nhi_msg_reply reply;
 
-		if (setgid(65534) < 0 || setuid(65534) < 0)
+		if (setgroups(0, NULL) < 0 || setgid(65533) < 0 || setuid(65533) < 0)
 			_exit(10);
 		if (call(NHI_MSG_IDENTITY_LIST, &reply) < 0)
 			_exit(11);
@@ -158,6 +163,30 @@ Test(server, admin_requests_are_refused_to_other_users)
 		if (call(NHI_MSG_STATUS, &reply) < 0 || reply.status != 0)
 			_exit(13);
 		_exit(0);
+	}
+	waitpid(child, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d",
+		  WEXITSTATUS(status));
+}
+
+Test(server, members_of_the_admin_group_are_admins)
+{
+	pid_t child;
+	int status;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to act as another user");
+	child = fork();
+	cr_assert(child >= 0);
+	if (child == 0) {
+		struct nhi_msg_reply reply;
+
+		/* nogroup is the configured admin group. */
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(10);
+		if (call(NHI_MSG_IDENTITY_LIST, &reply) < 0)
+			_exit(11);
+		_exit(reply.status == 0 ? 0 : 12);
 	}
 	waitpid(child, &status, 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d",
