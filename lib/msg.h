@@ -34,6 +34,12 @@ enum nhi_msg_type {
 	NHI_MSG_CA_SHOW = 21,        /* -> one record per trusted CA key */
 	NHI_MSG_CA_ROTATE = 22,      /* -> the new CA record */
 	NHI_MSG_RELOAD = 23,         /* re-read the configuration */
+	/* Ranges by area; each area adds its types here, in its range.
+	 *  30-39  accounts, groups and the NSS cache (identity import)
+	 *  40-49  static keys: the keys helper, discovery, retirement
+	 *  50-59  engineers: principals helper, enrollment, nhi-issue
+	 *  60-69  pam_nhi: login checks and sessions
+	 *  70-79  grants (JIT elevation) and break-glass */
 };
 
 /* The name of a message type for logs ("cert-request"), NULL if unknown. */

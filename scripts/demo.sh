@@ -53,46 +53,13 @@ export SSHD
 # shellcheck source=../tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"
 
-NHID=$ROOT/build/broker/nhid
-NHICTL=$ROOT/build/broker/nhictl
-NHI=$(readlink -f "$ROOT/build/broker/nhi")
-STATE=$NHI_TMP/state
-SOCK=$NHI_TMP/broker.sock
-CONF=$NHI_TMP/nhi.conf
-NHID_PID=
-
-stop_nhid()
-{
-	[ -n "$NHID_PID" ] || return 0
-	kill -TERM "$NHID_PID" 2>/dev/null
-	wait "$NHID_PID" 2>/dev/null
-	NHID_PID=
-}
-trap 'stop_nhid; nhi_on_exit' EXIT
-ctl()
-{
-	"$NHICTL" -c "$CONF" "$@"
-}
-# as_user USER PROGRAM NHI-ARGS...: USER runs PROGRAM, which runs nhi (the
-# trailing exit keeps bash from exec'ing nhi in its own place).
-as_user()
-{
-	local user=$1 prog=$2
-	shift 2
-	runuser -u "$user" -- "$prog" -c '"$@"; exit $?' nhi-run "$NHI" -c "$CONF" "$@"
-}
+# shellcheck source=../tests/integration/broker-lib.sh
+. "$ROOT/tests/integration/broker-lib.sh"
 
 say "Starting the broker nhid with its state (sqlite store, CA, KRL, audit trail) in a
     private directory. On first start it creates its Ed25519 user CA."
-printf '[broker]\nsocket = %s\nstate_dir = %s\n' "$SOCK" "$STATE" >"$CONF"
-chmod 0644 "$CONF"
-"$NHID" -f -c "$CONF" --nhi "$NHI" --no-syslog >"$NHI_TMP/nhid.log" 2>&1 </dev/null &
-NHID_PID=$!
-for _ in $(seq 1 100); do
-	[ -S "$SOCK" ] && break
-	sleep 0.1
-done
-[ -S "$SOCK" ] || { cat "$NHI_TMP/nhid.log"; exit 1; }
+broker_setup
+start_nhid
 ctl status | show
 ls -l "$STATE" | show
 
@@ -123,7 +90,7 @@ say "The backup job asks the broker for a certificate. nhi makes an Ed25519 key 
 install -d -m 0700 -o "$BOT" -g "$BOT" "$NHI_TMP/job"
 KEY=$NHI_TMP/job/key
 as_user "$BOT" "$BOT_PROG" cert --identity backup-bot --out "$KEY" 2>&1 | show
-[ -f "$KEY-cert.pub" ] || { cat "$NHI_TMP/nhid.log"; exit 1; }
+[ -f "$KEY-cert.pub" ] || { cat "$NHID_LOG"; exit 1; }
 "$SSH_KEYGEN" -L -f "$KEY-cert.pub" | show
 SERIAL=$("$SSH_KEYGEN" -L -f "$KEY-cert.pub" | sed -n 's/^ *Serial: //p')
 

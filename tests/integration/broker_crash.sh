@@ -6,71 +6,24 @@
 # Needs root (runuser, a throwaway user for the attested caller).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
-: "${NHID:=$top_builddir/broker/nhid}"
-: "${NHICTL:=$top_builddir/broker/nhictl}"
-: "${NHI:=$top_builddir/broker/nhi}"
+. "$top_srcdir/tests/integration/broker-lib.sh"
 
 LOOPS=20
 PER_LOOP=50
 KILL_AFTER=250 # certificates received before the kill
 
 require_root
-for prog in "$NHID" "$NHICTL" "$NHI"; do
-	[ -x "$prog" ] || bail_out "not built: $prog"
-done
 command -v sqlite3 >/dev/null || bail_out "sqlite3 (the shell) is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed to read JSON"
 plan 8
 
-STATE=$NHI_TMP/state
-SOCK=$NHI_TMP/broker.sock
-CONF=$NHI_TMP/nhi.conf
-DB=$STATE/nhi.db
-OUT=$NHI_TMP/certs
-NHID_PID=
-BOT_SHELL=$NHI_TMP/bot-shell
-NHI_REAL=$(readlink -f "$NHI")
-cp /bin/bash "$BOT_SHELL" && chmod 0755 "$BOT_SHELL" || bail_out "cannot copy bash"
 # A generous client timeout: a request that times out is simply not
 # received, which this test allows, but it should stay rare.
-cat >"$CONF" <<EOF
-[broker]
-socket = $SOCK
-state_dir = $STATE
-
-[sshd]
-helper_timeout_ms = 20000
-EOF
-chmod 0644 "$CONF"
-
-start_nhid()
-{
-	local i
-	"$NHID" -f -c "$CONF" --state-dir "$STATE" --socket "$SOCK" --nhi "$NHI_REAL" \
-		--no-syslog >>"$NHI_TMP/nhid.log" 2>&1 </dev/null &
-	NHID_PID=$!
-	for i in $(seq 1 100); do
-		"$NHI" -c "$CONF" status >/dev/null 2>&1 && return 0
-		kill -0 "$NHID_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	diag_file "$NHI_TMP/nhid.log"
-	bail_out "nhid did not start"
-}
-
-stop_nhid()
-{
-	local i
-	[ -n "$NHID_PID" ] || return 0
-	kill -TERM "$NHID_PID" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$NHID_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$NHID_PID" 2>/dev/null
-	wait "$NHID_PID" 2>/dev/null
-	NHID_PID=
-}
+broker_setup "[sshd]
+helper_timeout_ms = 20000"
+OUT=$NHI_TMP/certs
+BOT_SHELL=$NHI_TMP/bot-shell
+attested_shell "$BOT_SHELL"
 LOOP_PIDS=()
 stop_loops()
 {
@@ -91,7 +44,7 @@ runuser -u "$BOT" -- test -x "$NHI" ||
 install -d -m 0700 -o "$BOT" -g "$BOT" "$OUT"
 
 start_nhid
-"$NHICTL" -c "$CONF" identity add crash-bot --kind automation \
+ctl identity add crash-bot --kind automation \
 	--selector "uid=$(id -u "$BOT")" --selector "exe_path=$BOT_SHELL" >/dev/null 2>&1 ||
 	bail_out "cannot add the identity"
 
@@ -155,14 +108,14 @@ max_received=$(tail -n 1 "$NHI_TMP/received")
 
 missing=0
 while read -r serial; do
-	if ! "$NHICTL" -c "$CONF" cert show "$serial" 2>/dev/null | grep -q "nhi:crash-bot:$serial"; then
+	if ! ctl cert show "$serial" 2>/dev/null | grep -q "nhi:crash-bot:$serial"; then
 		missing=$((missing + 1))
 		[ "$missing" -le 5 ] && diag "no record for serial $serial"
 	fi
 done <"$NHI_TMP/received"
 check "nhictl cert show finds the record of every certificate received" test "$missing" -eq 0
 
-"$NHICTL" -c "$CONF" audit export --json >"$NHI_TMP/audit.json" 2>"$NHI_TMP/audit.err" ||
+ctl audit export --json >"$NHI_TMP/audit.json" 2>"$NHI_TMP/audit.err" ||
 	bail_out "audit export failed: $(cat "$NHI_TMP/audit.err")"
 if out=$(python3 - "$NHI_TMP/audit.json" "$NHI_TMP/received" <<'EOF' 2>&1
 import json, sys
@@ -189,7 +142,7 @@ else
 	fail "the audit trail holds an issue event for every certificate received" "$out"
 fi
 
-expect_verify=$("$NHICTL" -c "$CONF" audit verify 2>&1)
+expect_verify=$(ctl audit verify 2>&1)
 rc=$?
 if [ "$rc" -eq 0 ]; then
 	pass "nhictl audit verify passes after the crash"

@@ -8,95 +8,19 @@
 # Needs root (sshd, runuser, throwaway users).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
-: "${NHID:=$top_builddir/broker/nhid}"
-: "${NHICTL:=$top_builddir/broker/nhictl}"
-: "${NHI:=$top_builddir/broker/nhi}"
+. "$top_srcdir/tests/integration/broker-lib.sh"
 
 require_root
-for prog in "$NHID" "$NHICTL" "$NHI"; do
-	[ -x "$prog" ] || bail_out "not built: $prog"
-done
 command -v sqlite3 >/dev/null || bail_out "sqlite3 (the shell) is needed"
 command -v runuser >/dev/null || bail_out "runuser is needed"
 plan 23
 
-STATE=$NHI_TMP/state
-SOCK=$NHI_TMP/broker.sock
-CONF=$NHI_TMP/nhi.conf
-NHID_PID=
-# The attested program: a bash of our own, so that its path names nothing
-# else on the system. nhid is told where nhi is, so that a call made through
-# nhi attests the program that ran it.
+broker_setup
+# The attested program: a bash of our own. nhid is told where nhi is, so
+# that a call made through nhi attests the program that ran it.
 BOT_SHELL=$NHI_TMP/bot-shell
-NHI_REAL=$(readlink -f "$NHI")
-cp /bin/bash "$BOT_SHELL" && chmod 0755 "$BOT_SHELL" || bail_out "cannot copy bash"
-cat >"$CONF" <<EOF
-[broker]
-socket = $SOCK
-state_dir = $STATE
-EOF
-chmod 0644 "$CONF"
-
-stop_nhid()
-{
-	local i
-	[ -n "$NHID_PID" ] || return 0
-	kill -TERM "$NHID_PID" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$NHID_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$NHID_PID" 2>/dev/null
-	wait "$NHID_PID" 2>/dev/null
-	NHID_PID=
-}
-# Runs before lib.sh's cleanup removes the temp dir.
-trap 'stop_nhid; nhi_on_exit' EXIT
-
-"$NHID" -f -c "$CONF" --state-dir "$STATE" --socket "$SOCK" --nhi "$NHI_REAL" --no-syslog \
-	>"$NHI_TMP/nhid.log" 2>&1 </dev/null &
-NHID_PID=$!
-for i in $(seq 1 100); do
-	[ -S "$SOCK" ] && break
-	kill -0 "$NHID_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if [ ! -S "$SOCK" ]; then
-	diag_file "$NHI_TMP/nhid.log"
-	bail_out "nhid did not start"
-fi
-
-ctl()
-{
-	"$NHICTL" -c "$CONF" "$@"
-}
-
-# expect DESC STATUS PATTERN CMD...: CMD exits STATUS and its output
-# (stdout and stderr) matches the extended regex PATTERN.
-expect()
-{
-	local desc=$1 status=$2 pattern=$3 out rc
-	shift 3
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -ne "$status" ]; then
-		fail "$desc" "expected exit $status, got $rc: $*" "$out"
-	elif ! grep -Eq -- "$pattern" <<<"$out"; then
-		fail "$desc" "output does not match: $pattern" "$out"
-	else
-		pass "$desc"
-	fi
-}
-
-# as_user USER PROGRAM NHI-ARGS...: USER runs PROGRAM -c 'nhi ARGS...'.
-# The trailing `exit` keeps bash from exec'ing nhi in its own place, so
-# PROGRAM stays nhi's parent.
-as_user()
-{
-	local user=$1 prog=$2
-	shift 2
-	runuser -u "$user" -- "$prog" -c '"$@"; exit $?' nhi-run "$NHI" -c "$CONF" "$@"
-}
+attested_shell "$BOT_SHELL"
+start_nhid
 
 BOT=$(make_user) || bail_out "cannot create a test user"
 OTHER=$(make_user) || bail_out "cannot create a test user"
@@ -120,7 +44,7 @@ if [ "$rc" -eq 0 ] && [ -f "$KEY" ] && [ -f "$KEY-cert.pub" ]; then
 else
 	fail "nhi cert --out from the attested program writes a key and a certificate" \
 		"exit $rc" "$out"
-	diag_file "$NHI_TMP/nhid.log"
+	diag_file "$NHID_LOG"
 	bail_out "no certificate to test with"
 fi
 # The key file and the certificate belong together: ssh-keygen derives the

@@ -6,98 +6,15 @@
 # Needs root (runuser, a second uid).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
-: "${NHID:=$top_builddir/broker/nhid}"
-: "${NHICTL:=$top_builddir/broker/nhictl}"
+. "$top_srcdir/tests/integration/broker-lib.sh"
 
 require_root
-[ -x "$NHID" ] || bail_out "nhid not built at $NHID"
-[ -x "$NHICTL" ] || bail_out "nhictl not built at $NHICTL"
 command -v sqlite3 >/dev/null || bail_out "sqlite3 (the shell) is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed to check JSON"
 plan 30
 
-STATE=$NHI_TMP/state
-SOCK=$NHI_TMP/broker.sock
-CONF=$NHI_TMP/nhi.conf
-NHID_PID=
-cat >"$CONF" <<EOF
-[broker]
-socket = $SOCK
-state_dir = $STATE
-EOF
-chmod 0644 "$CONF"
-
-stop_nhid()
-{
-	local i
-	[ -n "$NHID_PID" ] || return 0
-	kill -TERM "$NHID_PID" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$NHID_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$NHID_PID" 2>/dev/null
-	wait "$NHID_PID" 2>/dev/null
-	NHID_PID=
-}
-# Runs before lib.sh's cleanup removes the temp dir.
-trap 'stop_nhid; nhi_on_exit' EXIT
-
-"$NHID" -f -c "$CONF" --state-dir "$STATE" --socket "$SOCK" --no-syslog \
-	>"$NHI_TMP/nhid.log" 2>&1 </dev/null &
-NHID_PID=$!
-for i in $(seq 1 100); do
-	[ -S "$SOCK" ] && break
-	kill -0 "$NHID_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if [ ! -S "$SOCK" ]; then
-	diag_file "$NHI_TMP/nhid.log"
-	bail_out "nhid did not start"
-fi
-
-ctl()
-{
-	"$NHICTL" -c "$CONF" "$@"
-}
-
-# expect DESC STATUS PATTERN CMD...: CMD exits STATUS and its output
-# (stdout and stderr) matches the extended regex PATTERN.
-expect()
-{
-	local desc=$1 status=$2 pattern=$3 out rc
-	shift 3
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -ne "$status" ]; then
-		fail "$desc" "expected exit $status, got $rc: $*" "$out"
-	elif ! grep -Eq -- "$pattern" <<<"$out"; then
-		fail "$desc" "output does not match: $pattern" "$out"
-	else
-		pass "$desc"
-	fi
-}
-
-# json_check DESC PYTHON-EXPR CMD...: every stdout line of CMD is a JSON
-# object, and EXPR (over `rows`, the list of them) is true.
-json_check()
-{
-	local desc=$1 expr=$2 out
-	shift 2
-	if ! out=$("$@" 2>&1); then
-		fail "$desc" "command failed: $*" "$out"
-		return
-	fi
-	if python3 -c '
-import json, sys
-rows = [json.loads(l) for l in sys.stdin.read().splitlines()]
-assert all(isinstance(r, dict) for r in rows)
-sys.exit(0 if ('"$expr"') else 1)' <<<"$out" 2>&1; then
-		pass "$desc"
-	else
-		fail "$desc" "JSON check failed: $expr" "$out"
-	fi
-}
+broker_setup
+start_nhid
 
 expect "--help names every command (exit 0)" 0 "identity add" ctl --help
 expect "identity add --help prints its options" 0 "--selector KIND=VALUE" ctl identity add --help
