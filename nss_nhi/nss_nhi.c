@@ -122,10 +122,11 @@ static enum nss_status pw_lookup(enum lookup how, const char *name, uid_t uid, s
 		r = r == NHI_ERR_NOT_FOUND ? NHI_ERR_CACHE_CORRUPT : r; /* no file: UNAVAIL */
 	}
 	pthread_mutex_unlock(&cache_lock);
+	/* glibc passes &errno as errnop: restore errno first, then report. */
+	errno = saved;
 	s = to_status(r, errnop);
 	if (s == NSS_STATUS_NOTFOUND && how == BY_INDEX)
 		*errnop = ENOENT;
-	errno = saved;
 	return s;
 }
 
@@ -152,10 +153,11 @@ static enum nss_status gr_lookup(enum lookup how, const char *name, gid_t gid, s
 		r = r == NHI_ERR_NOT_FOUND ? NHI_ERR_CACHE_CORRUPT : r;
 	}
 	pthread_mutex_unlock(&cache_lock);
+	/* glibc passes &errno as errnop: restore errno first, then report. */
+	errno = saved;
 	s = to_status(r, errnop);
 	if (s == NSS_STATUS_NOTFOUND && how == BY_INDEX)
 		*errnop = ENOENT;
-	errno = saved;
 	return s;
 }
 
@@ -259,7 +261,7 @@ NSS_EXPORT enum nss_status _nss_nhi_initgroups_dyn(const char *user, gid_t group
 						   long *size, gid_t **groupsp, long limit,
 						   int *errnop)
 {
-	int saved = errno, r;
+	int saved = errno, err = 0, r;
 	enum nss_status s = NSS_STATUS_NOTFOUND;
 	size_t cursor = 0;
 	uint32_t gid;
@@ -269,7 +271,7 @@ NSS_EXPORT enum nss_status _nss_nhi_initgroups_dyn(const char *user, gid_t group
 	pthread_mutex_lock(&cache_lock);
 	r = cache_ensure();
 	if (r < 0) {
-		*errnop = ENOENT;
+		err = ENOENT;
 		s = NSS_STATUS_UNAVAIL;
 		goto out;
 	}
@@ -282,18 +284,20 @@ NSS_EXPORT enum nss_status _nss_nhi_initgroups_dyn(const char *user, gid_t group
 			break;
 		}
 		if (r < 0) {
-			*errnop = ENOMEM;
+			err = ENOMEM;
 			s = NSS_STATUS_TRYAGAIN;
 			goto out;
 		}
 		s = NSS_STATUS_SUCCESS;
 	}
 	if (r == NHI_ERR_CACHE_CORRUPT) {
-		*errnop = ENOENT;
+		err = ENOENT;
 		s = NSS_STATUS_UNAVAIL;
 	}
 out:
 	pthread_mutex_unlock(&cache_lock);
 	errno = saved;
+	if (err)
+		*errnop = err;
 	return s;
 }
