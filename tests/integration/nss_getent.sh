@@ -8,11 +8,13 @@
 
 require_root
 WRITER=$top_builddir/tests/tools/nhi-nsscache-write
+STRESS=$top_builddir/tests/tools/nhi-nss-stress
 MODULE=$top_builddir/nss_nhi/.libs/libnss_nhi.so.2
 [ -x "$WRITER" ] || bail_out "nhi-nsscache-write not built at $WRITER"
+[ -x "$STRESS" ] || bail_out "nhi-nss-stress not built at $STRESS"
 [ -f "$MODULE" ] || bail_out "libnss_nhi.so.2 not built at $MODULE"
 command -v unshare >/dev/null || bail_out "needs unshare"
-plan 16
+plan 17
 
 CACHE=$NHI_TMP/cache
 MODDIR=$NHI_TMP/module
@@ -29,15 +31,22 @@ for id in $((base + 1)) $((base + 2)) $((base + 3)) $((base + 5)) $((base + 6));
 done
 long_gecos=$(printf 'g%.0s' $(seq 1 3000)) # past glibc's first 1024-byte buffer: ERANGE, retry
 
+# write_cache GENERATION [EXTRA]: the accounts below plus EXTRA filler users.
 write_cache()
 {
-	"$WRITER" "$CACHE/nss.cache" "$1" <<-LINES
+	local i
+	{
+		for ((i = 0; i < ${2:-0}; i++)); do
+			echo "user:nhit-x$tag$i:$((base + 100 + i)):1:filler:/:/bin/sh"
+		done
+		cat <<-LINES
 		user:$U1:$((base + 1)):$((base + 5)):Nhi Test One:/home/$U1:/bin/bash
 		user:$U2:$((base + 2)):$((base + 5)):$long_gecos:/home/$U2:/bin/sh
 		user:$U3:$((base + 3)):$((base + 6)):robot:/var/lib/$U3:/usr/sbin/nologin
 		group:$G1:$((base + 5)):$U1,$U2
 		group:$G2:$((base + 6)):$U1,$U3
 	LINES
+	} | "$WRITER" "$CACHE/nss.cache" "$1"
 }
 write_cache 1 || bail_out "cannot write the cache"
 
@@ -114,3 +123,22 @@ fi
 
 write_cache 2 || bail_out "cannot rewrite the cache"
 expect_out "a rewritten cache is served again" "$U3" sh -c "getent passwd $((base + 3)) | cut -d: -f1"
+
+# 16 threads resolve U1 while the cache is replaced again and again (each
+# write fsyncs, so a few per second) with a size that changes each time:
+# no lookup may fail or see a torn file.
+run "$STRESS" "$U1" "$((base + 1))" 6 >"$NHI_TMP/stress.out" 2>&1 &
+stress_pid=$!
+gen=3
+while kill -0 "$stress_pid" 2>/dev/null && [ "$gen" -lt 2000 ]; do
+	write_cache "$gen" $((gen % 7)) || break
+	gen=$((gen + 1))
+done
+wait "$stress_pid"
+rc=$?
+if [ "$rc" -eq 0 ] && [ "$gen" -gt 10 ]; then
+	pass "16 threads resolve correctly while the cache is rewritten ($((gen - 3)) times)"
+else
+	fail "16 threads resolve correctly while the cache is rewritten" "exit $rc after $gen" \
+		"$(tail -n 5 "$NHI_TMP/stress.out")"
+fi
