@@ -47,16 +47,16 @@
 #include "names.h"
 #include "nsscache.h"
 
-#define MAGIC "NHINSSC\n"
+#define MAGIC          "NHINSSC\n"
 #define FORMAT_VERSION 1u
-#define HEADER_LEN 128u
-#define OFF_CHECKSUM 32u
-#define N_SECTIONS 8
-#define USER_REC 24u
-#define GROUP_REC 16u
-#define STRING_MAX 4096u        /* gecos, home, shell */
-#define RECORDS_MAX (1u << 24)  /* users, groups, members: far above any host */
-#define FILE_MAX ((uint64_t)1 << 31)
+#define HEADER_LEN     128u
+#define OFF_CHECKSUM   32u
+#define N_SECTIONS     8
+#define USER_REC       24u
+#define GROUP_REC      16u
+#define STRING_MAX     4096u      /* gecos, home, shell */
+#define RECORDS_MAX    (1u << 24) /* users, groups, members: far above any host */
+#define FILE_MAX       ((uint64_t)1 << 31)
 
 enum { SEC_USERS, SEC_GROUPS, SEC_MEMBERS, SEC_STRINGS, SEC_UNAME, SEC_UID, SEC_GNAME, SEC_GID };
 
@@ -104,7 +104,7 @@ static void put64(uint8_t *p, uint64_t v)
 }
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
+#define FNV_PRIME  0x100000001b3ULL
 
 static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
 {
@@ -190,7 +190,7 @@ static uint32_t pool_add(struct builder *b, const char *s)
 
 /* Inserts record idx into the index at sec; the caller checks duplicates. */
 static void index_insert(uint8_t *img, const struct section *sec, uint32_t nb, uint32_t h,
-			 uint32_t idx)
+                         uint32_t idx)
 {
 	uint8_t *heads = img + sec->off, *next = heads + (size_t)nb * 4;
 	uint32_t b = h & (nb - 1);
@@ -200,12 +200,13 @@ static void index_insert(uint8_t *img, const struct section *sec, uint32_t nb, u
 }
 
 static bool chain_has_name(const uint8_t *img, const struct section *sec, uint32_t nb, uint32_t h,
-			   const struct section *recs, uint32_t rec_size, uint32_t name_field,
-			   uint32_t pool_off, const char *name)
+                           const struct section *recs, uint32_t rec_size, uint32_t name_field,
+                           uint32_t pool_off, const char *name)
 {
 	const uint8_t *heads = img + sec->off, *next = heads + (size_t)nb * 4;
 
-	for (uint32_t i = le32(heads + (size_t)(h & (nb - 1)) * 4); i; i = le32(next + (size_t)(i - 1) * 4)) {
+	for (uint32_t i = le32(heads + (size_t)(h & (nb - 1)) * 4); i;
+	     i = le32(next + (size_t)(i - 1) * 4)) {
 		const uint8_t *r = img + recs->off + (size_t)(i - 1) * rec_size;
 		if (!strcmp((const char *)img + pool_off + le32(r + name_field), name))
 			return true;
@@ -214,19 +215,21 @@ static bool chain_has_name(const uint8_t *img, const struct section *sec, uint32
 }
 
 static bool chain_has_id(const uint8_t *img, const struct section *sec, uint32_t nb, uint32_t h,
-			 const struct section *recs, uint32_t rec_size, uint32_t id_field, uint32_t id)
+                         const struct section *recs, uint32_t rec_size, uint32_t id_field,
+                         uint32_t id)
 {
 	const uint8_t *heads = img + sec->off, *next = heads + (size_t)nb * 4;
 
-	for (uint32_t i = le32(heads + (size_t)(h & (nb - 1)) * 4); i; i = le32(next + (size_t)(i - 1) * 4))
+	for (uint32_t i = le32(heads + (size_t)(h & (nb - 1)) * 4); i;
+	     i = le32(next + (size_t)(i - 1) * 4))
 		if (le32(img + recs->off + (size_t)(i - 1) * rec_size + id_field) == id)
 			return true;
 	return false;
 }
 
 int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, size_t n_users,
-		       const struct nhi_nss_group *groups, size_t n_groups, uint8_t **ret_image,
-		       size_t *ret_len)
+                       const struct nhi_nss_group *groups, size_t n_groups, uint8_t **ret_image,
+                       size_t *ret_len)
 {
 	uint64_t pool_len = 1, n_members = 0, total;
 	uint32_t ub, gb, seed, mi = 0;
@@ -269,14 +272,14 @@ int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, si
 
 	total = HEADER_LEN;
 	uint64_t lens[N_SECTIONS] = {
-		[SEC_USERS] = (uint64_t)n_users * USER_REC,
-		[SEC_GROUPS] = (uint64_t)n_groups * GROUP_REC,
-		[SEC_MEMBERS] = n_members * 4,
-		[SEC_STRINGS] = pool_len,
-		[SEC_UNAME] = ((uint64_t)ub + n_users) * 4,
-		[SEC_UID] = ((uint64_t)ub + n_users) * 4,
-		[SEC_GNAME] = ((uint64_t)gb + n_groups) * 4,
-		[SEC_GID] = ((uint64_t)gb + n_groups) * 4,
+	        [SEC_USERS] = (uint64_t)n_users * USER_REC,
+	        [SEC_GROUPS] = (uint64_t)n_groups * GROUP_REC,
+	        [SEC_MEMBERS] = n_members * 4,
+	        [SEC_STRINGS] = pool_len,
+	        [SEC_UNAME] = ((uint64_t)ub + n_users) * 4,
+	        [SEC_UID] = ((uint64_t)ub + n_users) * 4,
+	        [SEC_GNAME] = ((uint64_t)gb + n_groups) * 4,
+	        [SEC_GID] = ((uint64_t)gb + n_groups) * 4,
 	};
 	for (int s = 0; s < N_SECTIONS; s++) {
 		sec[s].off = (uint32_t)total;
@@ -301,8 +304,9 @@ int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, si
 		uint32_t hn = hash_name(seed, u->name), hi = hash_id(seed, u->uid);
 
 		if (chain_has_name(img, &sec[SEC_UNAME], ub, hn, &sec[SEC_USERS], USER_REC, 8,
-				   b.pool_off, u->name) ||
-		    chain_has_id(img, &sec[SEC_UID], ub, hi, &sec[SEC_USERS], USER_REC, 0, u->uid)) {
+		                   b.pool_off, u->name) ||
+		    chain_has_id(img, &sec[SEC_UID], ub, hi, &sec[SEC_USERS], USER_REC, 0,
+		                 u->uid)) {
 			r = NHI_ERR_EXISTS;
 			goto out;
 		}
@@ -321,8 +325,9 @@ int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, si
 		uint32_t hn = hash_name(seed, g->name), hi = hash_id(seed, g->gid);
 
 		if (chain_has_name(img, &sec[SEC_GNAME], gb, hn, &sec[SEC_GROUPS], GROUP_REC, 4,
-				   b.pool_off, g->name) ||
-		    chain_has_id(img, &sec[SEC_GID], gb, hi, &sec[SEC_GROUPS], GROUP_REC, 0, g->gid)) {
+		                   b.pool_off, g->name) ||
+		    chain_has_id(img, &sec[SEC_GID], gb, hi, &sec[SEC_GROUPS], GROUP_REC, 0,
+		                 g->gid)) {
 			r = NHI_ERR_EXISTS;
 			goto out;
 		}
@@ -362,7 +367,7 @@ out:
 }
 
 int nhi_nsscache_write(const char *path, uint64_t generation, const struct nhi_nss_user *users,
-		       size_t n_users, const struct nhi_nss_group *groups, size_t n_groups)
+                       size_t n_users, const struct nhi_nss_group *groups, size_t n_groups)
 {
 	uint8_t *img = NULL;
 	size_t len = 0;
@@ -540,7 +545,7 @@ size_t nhi_nsscache_group_count(const struct nhi_nsscache *c)
 /* The string at off in the string section, NUL-terminated inside it and at
  * most max bytes long; NULL when it is not. */
 static const char *string_at(const struct nhi_nsscache *c, uint32_t off, size_t max,
-			     size_t *ret_len)
+                             size_t *ret_len)
 {
 	const struct section *s = &c->sec[SEC_STRINGS];
 	const char *p;
@@ -598,9 +603,9 @@ static bool group_name_is(const struct nhi_nsscache *c, uint32_t i, const char *
  * Returns the record index, NHI_ERR_NOT_FOUND, or NHI_ERR_CACHE_CORRUPT for
  * a link past the records or a chain longer than the record count. */
 static int64_t chain_find(const struct nhi_nsscache *c, int sec, uint32_t nb, uint32_t n,
-			  uint32_t h, bool (*match)(const struct nhi_nsscache *, uint32_t,
-						    const void *),
-			  const void *key)
+                          uint32_t h,
+                          bool (*match)(const struct nhi_nsscache *, uint32_t, const void *),
+                          const void *key)
 {
 	const uint8_t *heads = c->base + c->sec[sec].off, *next = heads + (size_t)nb * 4;
 	uint32_t i = le32(heads + (size_t)(h & (nb - 1)) * 4);
@@ -636,7 +641,7 @@ static bool match_gid(const struct nhi_nsscache *c, uint32_t i, const void *key)
 }
 
 static int fill_passwd(const struct nhi_nsscache *c, uint32_t i, struct passwd *pw, char *buf,
-		       size_t buflen)
+                       size_t buflen)
 {
 	const uint8_t *rec = user_rec(c, i);
 	const char *name, *gecos, *home, *shell;
@@ -666,7 +671,7 @@ static int fill_passwd(const struct nhi_nsscache *c, uint32_t i, struct passwd *
 }
 
 static int fill_group(const struct nhi_nsscache *c, uint32_t i, struct group *gr, char *buf,
-		      size_t buflen)
+                      size_t buflen)
 {
 	const uint8_t *rec = group_rec(c, i);
 	uint32_t first = le32(rec + 8), n = le32(rec + 12);
@@ -689,9 +694,9 @@ static int fill_group(const struct nhi_nsscache *c, uint32_t i, struct group *gr
 		r = copy_out(buf, buflen, &used, "x", 1, &gr->gr_passwd);
 	for (uint32_t j = 0; r == 0 && j < n; j++) {
 		size_t mn;
-		const char *m = string_at(c, le32(c->base + c->sec[SEC_MEMBERS].off +
-						  (size_t)(first + j) * 4),
-					  NHI_NAME_MAX, &mn);
+		const char *m = string_at(
+		        c, le32(c->base + c->sec[SEC_MEMBERS].off + (size_t)(first + j) * 4),
+		        NHI_NAME_MAX, &mn);
 		if (!m || mn == 0)
 			return NHI_ERR_CACHE_CORRUPT;
 		r = copy_out(buf, buflen, &used, m, mn, &mem[j]);
@@ -710,7 +715,7 @@ static bool lookup_args_ok(const struct nhi_nsscache *c, const void *out, const 
 }
 
 int nhi_nsscache_getpwnam(const struct nhi_nsscache *c, const char *name, struct passwd *pw,
-			  char *buf, size_t buflen)
+                          char *buf, size_t buflen)
 {
 	int64_t i;
 
@@ -719,24 +724,24 @@ int nhi_nsscache_getpwnam(const struct nhi_nsscache *c, const char *name, struct
 	if (!nhi_name_is_valid(name))
 		return NHI_ERR_NOT_FOUND;
 	i = chain_find(c, SEC_UNAME, c->user_buckets, c->n_users, hash_name(c->seed, name),
-		       match_uname, name);
+	               match_uname, name);
 	return i < 0 ? (int)i : fill_passwd(c, (uint32_t)i, pw, buf, buflen);
 }
 
 int nhi_nsscache_getpwuid(const struct nhi_nsscache *c, uint32_t uid, struct passwd *pw, char *buf,
-			  size_t buflen)
+                          size_t buflen)
 {
 	int64_t i;
 
 	if (!lookup_args_ok(c, pw, buf))
 		return NHI_ERR_INVALID_ARGUMENT;
 	i = chain_find(c, SEC_UID, c->user_buckets, c->n_users, hash_id(c->seed, uid), match_uid,
-		       &uid);
+	               &uid);
 	return i < 0 ? (int)i : fill_passwd(c, (uint32_t)i, pw, buf, buflen);
 }
 
 int nhi_nsscache_getpwent(const struct nhi_nsscache *c, size_t index, struct passwd *pw, char *buf,
-			  size_t buflen)
+                          size_t buflen)
 {
 	if (!lookup_args_ok(c, pw, buf))
 		return NHI_ERR_INVALID_ARGUMENT;
@@ -746,7 +751,7 @@ int nhi_nsscache_getpwent(const struct nhi_nsscache *c, size_t index, struct pas
 }
 
 int nhi_nsscache_getgrnam(const struct nhi_nsscache *c, const char *name, struct group *gr,
-			  char *buf, size_t buflen)
+                          char *buf, size_t buflen)
 {
 	int64_t i;
 
@@ -755,24 +760,24 @@ int nhi_nsscache_getgrnam(const struct nhi_nsscache *c, const char *name, struct
 	if (!nhi_name_is_valid(name))
 		return NHI_ERR_NOT_FOUND;
 	i = chain_find(c, SEC_GNAME, c->group_buckets, c->n_groups, hash_name(c->seed, name),
-		       match_gname, name);
+	               match_gname, name);
 	return i < 0 ? (int)i : fill_group(c, (uint32_t)i, gr, buf, buflen);
 }
 
 int nhi_nsscache_getgrgid(const struct nhi_nsscache *c, uint32_t gid, struct group *gr, char *buf,
-			  size_t buflen)
+                          size_t buflen)
 {
 	int64_t i;
 
 	if (!lookup_args_ok(c, gr, buf))
 		return NHI_ERR_INVALID_ARGUMENT;
 	i = chain_find(c, SEC_GID, c->group_buckets, c->n_groups, hash_id(c->seed, gid), match_gid,
-		       &gid);
+	               &gid);
 	return i < 0 ? (int)i : fill_group(c, (uint32_t)i, gr, buf, buflen);
 }
 
 int nhi_nsscache_getgrent(const struct nhi_nsscache *c, size_t index, struct group *gr, char *buf,
-			  size_t buflen)
+                          size_t buflen)
 {
 	if (!lookup_args_ok(c, gr, buf))
 		return NHI_ERR_INVALID_ARGUMENT;
@@ -782,7 +787,7 @@ int nhi_nsscache_getgrent(const struct nhi_nsscache *c, size_t index, struct gro
 }
 
 int nhi_nsscache_next_group_of(const struct nhi_nsscache *c, const char *user, size_t *cursor,
-			       uint32_t *ret_gid)
+                               uint32_t *ret_gid)
 {
 	if (!c || !user || !cursor || !ret_gid)
 		return NHI_ERR_INVALID_ARGUMENT;
@@ -796,9 +801,10 @@ int nhi_nsscache_next_group_of(const struct nhi_nsscache *c, const char *user, s
 			return NHI_ERR_CACHE_CORRUPT;
 		for (uint32_t j = 0; j < n; j++) {
 			size_t mn;
-			const char *m = string_at(c, le32(c->base + c->sec[SEC_MEMBERS].off +
-							  (size_t)(first + j) * 4),
-						  NHI_NAME_MAX, &mn);
+			const char *m = string_at(
+			        c,
+			        le32(c->base + c->sec[SEC_MEMBERS].off + (size_t)(first + j) * 4),
+			        NHI_NAME_MAX, &mn);
 			if (m && !strcmp(m, user)) {
 				*ret_gid = le32(rec);
 				(*cursor)++;

@@ -33,7 +33,8 @@
 #define RECHECK_MS 250
 
 /* The entry points glibc looks up by name (no public header declares them). */
-NSS_EXPORT enum nss_status _nss_nhi_getpwnam_r(const char *, struct passwd *, char *, size_t, int *);
+NSS_EXPORT enum nss_status _nss_nhi_getpwnam_r(const char *, struct passwd *, char *, size_t,
+                                               int *);
 NSS_EXPORT enum nss_status _nss_nhi_getpwuid_r(uid_t, struct passwd *, char *, size_t, int *);
 NSS_EXPORT enum nss_status _nss_nhi_setpwent(int);
 NSS_EXPORT enum nss_status _nss_nhi_getpwent_r(struct passwd *, char *, size_t, int *);
@@ -44,7 +45,7 @@ NSS_EXPORT enum nss_status _nss_nhi_setgrent(int);
 NSS_EXPORT enum nss_status _nss_nhi_getgrent_r(struct group *, char *, size_t, int *);
 NSS_EXPORT enum nss_status _nss_nhi_endgrent(void);
 NSS_EXPORT enum nss_status _nss_nhi_initgroups_dyn(const char *, gid_t, long *, long *, gid_t **,
-						   long, int *);
+                                                   long, int *);
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nhi_nsscache *cache;
@@ -66,9 +67,11 @@ static int cache_ensure(void)
 
 	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) < 0)
 		now.tv_sec = now.tv_nsec = 0;
-	if (cache && elapsed_ms(&last_check, &now) < RECHECK_MS && elapsed_ms(&last_check, &now) >= 0)
+	if (cache && elapsed_ms(&last_check, &now) < RECHECK_MS &&
+	    elapsed_ms(&last_check, &now) >= 0)
 		return 0;
-	if (cache && stat(NHI_NSSCACHE_PATH_DEFAULT, &st) == 0 && nhi_nsscache_is_current(cache, &st)) {
+	if (cache && stat(NHI_NSSCACHE_PATH_DEFAULT, &st) == 0 &&
+	    nhi_nsscache_is_current(cache, &st)) {
 		last_check = now;
 		return 0;
 	}
@@ -100,7 +103,7 @@ static enum nss_status to_status(int r, int *errnop)
 enum lookup { BY_NAME, BY_ID, BY_INDEX };
 
 static enum nss_status pw_lookup(enum lookup how, const char *name, uid_t uid, size_t *index,
-				 struct passwd *pw, char *buf, size_t buflen, int *errnop)
+                                 struct passwd *pw, char *buf, size_t buflen, int *errnop)
 {
 	int saved = errno, r;
 	enum nss_status s;
@@ -131,7 +134,7 @@ static enum nss_status pw_lookup(enum lookup how, const char *name, uid_t uid, s
 }
 
 static enum nss_status gr_lookup(enum lookup how, const char *name, gid_t gid, size_t *index,
-				 struct group *gr, char *buf, size_t buflen, int *errnop)
+                                 struct group *gr, char *buf, size_t buflen, int *errnop)
 {
 	int saved = errno, r;
 	enum nss_status s;
@@ -162,13 +165,13 @@ static enum nss_status gr_lookup(enum lookup how, const char *name, gid_t gid, s
 }
 
 NSS_EXPORT enum nss_status _nss_nhi_getpwnam_r(const char *name, struct passwd *pw, char *buf,
-					       size_t buflen, int *errnop)
+                                               size_t buflen, int *errnop)
 {
 	return pw_lookup(BY_NAME, name, 0, NULL, pw, buf, buflen, errnop);
 }
 
 NSS_EXPORT enum nss_status _nss_nhi_getpwuid_r(uid_t uid, struct passwd *pw, char *buf,
-					       size_t buflen, int *errnop)
+                                               size_t buflen, int *errnop)
 {
 	return pw_lookup(BY_ID, NULL, uid, NULL, pw, buf, buflen, errnop);
 }
@@ -183,7 +186,7 @@ NSS_EXPORT enum nss_status _nss_nhi_setpwent(int stayopen)
 }
 
 NSS_EXPORT enum nss_status _nss_nhi_getpwent_r(struct passwd *pw, char *buf, size_t buflen,
-					       int *errnop)
+                                               int *errnop)
 {
 	/* pw_index is read and advanced under cache_lock inside pw_lookup. */
 	return pw_lookup(BY_INDEX, NULL, 0, &pw_index, pw, buf, buflen, errnop);
@@ -198,13 +201,13 @@ NSS_EXPORT enum nss_status _nss_nhi_endpwent(void)
 }
 
 NSS_EXPORT enum nss_status _nss_nhi_getgrnam_r(const char *name, struct group *gr, char *buf,
-					       size_t buflen, int *errnop)
+                                               size_t buflen, int *errnop)
 {
 	return gr_lookup(BY_NAME, name, 0, NULL, gr, buf, buflen, errnop);
 }
 
 NSS_EXPORT enum nss_status _nss_nhi_getgrgid_r(gid_t gid, struct group *gr, char *buf,
-					       size_t buflen, int *errnop)
+                                               size_t buflen, int *errnop)
 {
 	return gr_lookup(BY_ID, NULL, gid, NULL, gr, buf, buflen, errnop);
 }
@@ -219,7 +222,7 @@ NSS_EXPORT enum nss_status _nss_nhi_setgrent(int stayopen)
 }
 
 NSS_EXPORT enum nss_status _nss_nhi_getgrent_r(struct group *gr, char *buf, size_t buflen,
-					       int *errnop)
+                                               int *errnop)
 {
 	return gr_lookup(BY_INDEX, NULL, 0, &gr_index, gr, buf, buflen, errnop);
 }
@@ -258,8 +261,8 @@ static int add_gid(gid_t gid, long *start, long *size, gid_t **groupsp, long lim
 }
 
 NSS_EXPORT enum nss_status _nss_nhi_initgroups_dyn(const char *user, gid_t group, long *start,
-						   long *size, gid_t **groupsp, long limit,
-						   int *errnop)
+                                                   long *size, gid_t **groupsp, long limit,
+                                                   int *errnop)
 {
 	int saved = errno, err = 0, r;
 	enum nss_status s = NSS_STATUS_NOTFOUND;

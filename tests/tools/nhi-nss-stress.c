@@ -39,7 +39,7 @@ static void *worker(void *arg)
 		r = getpwuid_r(uid, &pw, buf, sizeof(buf), &res);
 		if (r != 0 || !res || strcmp(pw.pw_name, name) != 0) {
 			fprintf(stderr, "getpwuid_r(%u): r=%d found=%d\n", (unsigned)uid, r,
-				res != NULL);
+			        res != NULL);
 			atomic_fetch_add(&failures, 1);
 		}
 		ng = 64;

@@ -13,16 +13,16 @@
 #include "nsscache.h"
 
 static const struct nhi_nss_user users[] = {
-	{"alice", 70001, 70001, "Alice Example", "/home/alice", "/bin/bash"},
-	{"bob", 70002, 70100, "", "/home/bob", "/bin/sh"},
-	{"deploy-bot", 70003, 70100, NULL, "/var/lib/deploy", "/usr/sbin/nologin"},
+        {"alice", 70001, 70001, "Alice Example", "/home/alice", "/bin/bash"},
+        {"bob", 70002, 70100, "", "/home/bob", "/bin/sh"},
+        {"deploy-bot", 70003, 70100, NULL, "/var/lib/deploy", "/usr/sbin/nologin"},
 };
 static const char *const ops_members[] = {"alice", "bob", "root"};
 static const char *const alice_members[] = {"alice"};
 static const struct nhi_nss_group groups[] = {
-	{"alice", 70001, alice_members, 1},
-	{"ops", 70100, ops_members, 3},
-	{"empty", 70200, NULL, 0},
+        {"alice", 70001, alice_members, 1},
+        {"ops", 70100, ops_members, 3},
+        {"empty", 70200, NULL, 0},
 };
 
 static uint8_t *image;
@@ -137,15 +137,17 @@ Test(nsscache, misses_and_invalid_names)
 	struct group gr;
 
 	build_open();
-	cr_assert_eq(nhi_nsscache_getpwnam(cache, "carol", &pw, buf, sizeof(buf)), NHI_ERR_NOT_FOUND);
+	cr_assert_eq(nhi_nsscache_getpwnam(cache, "carol", &pw, buf, sizeof(buf)),
+	             NHI_ERR_NOT_FOUND);
 	cr_assert_eq(nhi_nsscache_getpwnam(cache, "../alice", &pw, buf, sizeof(buf)),
-		     NHI_ERR_NOT_FOUND);
+	             NHI_ERR_NOT_FOUND);
 	cr_assert_eq(nhi_nsscache_getpwnam(cache, "", &pw, buf, sizeof(buf)), NHI_ERR_NOT_FOUND);
 	cr_assert_eq(nhi_nsscache_getpwuid(cache, 0, &pw, buf, sizeof(buf)), NHI_ERR_NOT_FOUND);
 	cr_assert_eq(nhi_nsscache_getpwuid(cache, 70004, &pw, buf, sizeof(buf)), NHI_ERR_NOT_FOUND);
-	cr_assert_eq(nhi_nsscache_getgrnam(cache, "wheel", &gr, buf, sizeof(buf)), NHI_ERR_NOT_FOUND);
+	cr_assert_eq(nhi_nsscache_getgrnam(cache, "wheel", &gr, buf, sizeof(buf)),
+	             NHI_ERR_NOT_FOUND);
 	cr_assert_eq(nhi_nsscache_getgrgid(cache, 70001 + 1, &gr, buf, sizeof(buf)),
-		     NHI_ERR_NOT_FOUND);
+	             NHI_ERR_NOT_FOUND);
 	cr_assert_eq(nhi_nsscache_getpwent(cache, 3, &pw, buf, sizeof(buf)), NHI_ERR_NOT_FOUND);
 	cr_assert_eq(nhi_nsscache_getgrent(cache, 3, &gr, buf, sizeof(buf)), NHI_ERR_NOT_FOUND);
 }
@@ -220,7 +222,7 @@ Test(nsscache, small_buffer_is_distinct)
 	/* "alice" "x" "Alice Example" "/home/alice" "/bin/bash" with NULs. */
 	cr_assert_eq(need, 6 + 2 + 14 + 12 + 10);
 	cr_assert_eq(nhi_nsscache_getpwnam(cache, "alice", &pw, buf, need - 1),
-		     NHI_ERR_RESULT_TOO_LARGE);
+	             NHI_ERR_RESULT_TOO_LARGE);
 	cr_assert_eq(nhi_nsscache_getgrnam(cache, "ops", &gr, buf, 8), NHI_ERR_RESULT_TOO_LARGE);
 	cr_assert_eq(nhi_nsscache_getgrnam(cache, "ops", &gr, buf, 0), NHI_ERR_RESULT_TOO_LARGE);
 }
@@ -239,15 +241,15 @@ Test(nsscache, build_refuses_bad_input)
 	u[1] = users[1];
 	u[1].gecos = "a:b";
 	cr_assert_eq(nhi_nsscache_build(1, u, 2, NULL, 0, &image, &image_len),
-		     NHI_ERR_INVALID_ARGUMENT);
+	             NHI_ERR_INVALID_ARGUMENT);
 	u[1].gecos = "x";
 	u[1].shell = "/bin/sh\n";
 	cr_assert_eq(nhi_nsscache_build(1, u, 2, NULL, 0, &image, &image_len),
-		     NHI_ERR_INVALID_ARGUMENT);
+	             NHI_ERR_INVALID_ARGUMENT);
 	u[1].shell = "/bin/sh";
 	u[1].name = "Bob";
 	cr_assert_eq(nhi_nsscache_build(1, u, 2, NULL, 0, &image, &image_len),
-		     NHI_ERR_INVALID_ARGUMENT);
+	             NHI_ERR_INVALID_ARGUMENT);
 	g[1].gid = g[0].gid;
 	cr_assert_eq(nhi_nsscache_build(1, NULL, 0, g, 2, &image, &image_len), NHI_ERR_EXISTS);
 	g[1] = groups[1];
@@ -257,7 +259,7 @@ Test(nsscache, build_refuses_bad_input)
 	g[1].members = bad_member;
 	g[1].n_members = 1;
 	cr_assert_eq(nhi_nsscache_build(1, NULL, 0, g, 2, &image, &image_len),
-		     NHI_ERR_INVALID_ARGUMENT);
+	             NHI_ERR_INVALID_ARGUMENT);
 	cr_assert_null(image);
 }
 
@@ -267,7 +269,8 @@ Test(nsscache, empty_cache)
 
 	cr_assert_eq(nhi_nsscache_build(1, NULL, 0, NULL, 0, &image, &image_len), 0);
 	cr_assert_eq(nhi_nsscache_from_memory(image, image_len, &cache), 0);
-	cr_assert_eq(nhi_nsscache_getpwnam(cache, "alice", &pw, buf, sizeof(buf)), NHI_ERR_NOT_FOUND);
+	cr_assert_eq(nhi_nsscache_getpwnam(cache, "alice", &pw, buf, sizeof(buf)),
+	             NHI_ERR_NOT_FOUND);
 	cr_assert_eq(nhi_nsscache_getpwent(cache, 0, &pw, buf, sizeof(buf)), NHI_ERR_NOT_FOUND);
 }
 
@@ -347,7 +350,7 @@ Test(nsscache, string_and_member_offsets_out_of_range)
 	build();
 	users_off = rd32(image + 56);
 	groups_off = rd32(image + 64);
-	wr32(image + users_off + 8, 0x7fffffffu); /* alice's name offset */
+	wr32(image + users_off + 8, 0x7fffffffu);       /* alice's name offset */
 	wr32(image + groups_off + 16 + 8, 0x7ffffff0u); /* ops: first member */
 	reseal(image, image_len);
 	cr_assert_eq(nhi_nsscache_from_memory(image, image_len, &cache), 0);
@@ -367,15 +370,15 @@ Test(nsscache, looping_chain_terminates)
 	len = rd32(image + 60 + 4 * 8);
 	nb = len / 4 - 3;
 	for (uint32_t b = 0; b < nb; b++)
-		wr32(image + off + b * 4, 1);      /* every bucket starts at alice */
-	wr32(image + off + nb * 4, 1);             /* and alice links to herself */
+		wr32(image + off + b * 4, 1); /* every bucket starts at alice */
+	wr32(image + off + nb * 4, 1);        /* and alice links to herself */
 	reseal(image, image_len);
 	cr_assert_eq(nhi_nsscache_from_memory(image, image_len, &cache), 0);
 	cr_assert_eq(nhi_nsscache_getpwnam(cache, "alice", &pw, buf, sizeof(buf)), 0);
 	cr_assert_eq(nhi_nsscache_getpwnam(cache, "bob", &pw, buf, sizeof(buf)),
-		     NHI_ERR_CACHE_CORRUPT);
+	             NHI_ERR_CACHE_CORRUPT);
 	cr_assert_eq(nhi_nsscache_getpwnam(cache, "nobody", &pw, buf, sizeof(buf)),
-		     NHI_ERR_CACHE_CORRUPT);
+	             NHI_ERR_CACHE_CORRUPT);
 	/* A link past the records. */
 	wr32(image + off + nb * 4, 99);
 	nhi_nsscache_close(cache);
@@ -383,7 +386,7 @@ Test(nsscache, looping_chain_terminates)
 	reseal(image, image_len);
 	cr_assert_eq(nhi_nsscache_from_memory(image, image_len, &cache), 0);
 	cr_assert_eq(nhi_nsscache_getpwnam(cache, "bob", &pw, buf, sizeof(buf)),
-		     NHI_ERR_CACHE_CORRUPT);
+	             NHI_ERR_CACHE_CORRUPT);
 }
 
 Test(nsscache, write_then_open_from_disk)
@@ -412,7 +415,7 @@ Test(nsscache, write_then_open_from_disk)
 	cr_assert_eq(nhi_nsscache_open(path, &cache), 0);
 	cr_assert_eq(nhi_nsscache_generation(cache), 4);
 	cr_assert_eq(nhi_nsscache_getpwnam(cache, "deploy-bot", &pw, buf, sizeof(buf)),
-		     NHI_ERR_NOT_FOUND);
+	             NHI_ERR_NOT_FOUND);
 	nhi_nsscache_close(cache);
 	cache = NULL;
 	cr_assert_eq(symlink(path, link), 0);
