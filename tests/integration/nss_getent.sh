@@ -9,12 +9,14 @@
 require_root
 WRITER=$top_builddir/tests/tools/nhi-nsscache-write
 STRESS=$top_builddir/tests/tools/nhi-nss-stress
+PROBE=$top_builddir/tests/tools/nhi-nss-probe
 MODULE=$top_builddir/nss_nhi/.libs/libnss_nhi.so.2
 [ -x "$WRITER" ] || bail_out "nhi-nsscache-write not built at $WRITER"
 [ -x "$STRESS" ] || bail_out "nhi-nss-stress not built at $STRESS"
+[ -x "$PROBE" ] || bail_out "nhi-nss-probe not built at $PROBE"
 [ -f "$MODULE" ] || bail_out "libnss_nhi.so.2 not built at $MODULE"
 command -v unshare >/dev/null || bail_out "needs unshare"
-plan 17
+plan 22
 
 CACHE=$NHI_TMP/cache
 MODDIR=$NHI_TMP/module
@@ -51,6 +53,8 @@ write_cache()
 write_cache 1 || bail_out "cannot write the cache"
 
 run() { nss_namespace_run "$CACHE" "$MODDIR" "$@"; }
+# errno values, the same on every Linux architecture (asm-generic/errno-base.h).
+ENOENT=2 ERANGE=34
 
 # expect_out DESC WANT CMD...: CMD exits 0 and prints exactly WANT.
 expect_out()
@@ -101,14 +105,26 @@ else
 fi
 
 expect_out "id lists the supplementary groups from the cache" \
-	"$((base + 5)) $((base + 6))" sh -c "id -G $U1 | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ \$//'"
+	"$((base + 5)) $((base + 6))" \
+	sh -c "id -G $U1 | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ \$//'"
 expect_out "id -gn names the primary group" "$G2" id -gn "$U3"
 expect_status "an unknown name is exit 2" 2 getent passwd "nhit-none$tag"
 expect_status "an unknown uid is exit 2" 2 getent passwd "$((base + 9))"
 expect_status "an invalid name is exit 2" 2 getent passwd "../$U1"
 
+# The module's own answers (statuses: 1 SUCCESS, 0 NOTFOUND, -1 UNAVAIL,
+# -2 TRYAGAIN), which getent folds into one exit status.
+expect_out "a hit is SUCCESS and errno is kept" "status=1 errnop=0 errno-kept=1" \
+	"$PROBE" "$MODDIR/libnss_nhi.so.2" "$U1" 4096
+expect_out "a miss is NOTFOUND, not UNAVAIL" "status=0 errnop=0 errno-kept=1" \
+	"$PROBE" "$MODDIR/libnss_nhi.so.2" "nhit-none$tag" 4096
+expect_out "a small buffer is TRYAGAIN with ERANGE" "status=-2 errnop=$ERANGE errno-kept=1" \
+	"$PROBE" "$MODDIR/libnss_nhi.so.2" "$U1" 16
+
 printf 'garbage' | dd of="$CACHE/nss.cache" bs=1 seek=200 conv=notrunc status=none
 expect_status "a corrupt cache resolves no nhi name" 2 getent passwd "$U1"
+expect_out "a corrupt cache is UNAVAIL with ENOENT" "status=-1 errnop=$ENOENT errno-kept=1" \
+	"$PROBE" "$MODDIR/libnss_nhi.so.2" "$U1" 4096
 expect_out "a corrupt cache leaves local accounts working" "root" \
 	sh -c 'getent passwd root | cut -d: -f1'
 
@@ -121,8 +137,12 @@ else
 	fail "without a cache local accounts work and nhi names do not resolve" "$out"
 fi
 
+expect_out "a missing cache is UNAVAIL with ENOENT" "status=-1 errnop=$ENOENT errno-kept=1" \
+	"$PROBE" "$MODDIR/libnss_nhi.so.2" "$U1" 4096
+
 write_cache 2 || bail_out "cannot rewrite the cache"
-expect_out "a rewritten cache is served again" "$U3" sh -c "getent passwd $((base + 3)) | cut -d: -f1"
+expect_out "a rewritten cache is served again" "$U3" \
+	sh -c "getent passwd $((base + 3)) | cut -d: -f1"
 
 # 16 threads resolve U1 while the cache is replaced again and again (each
 # write fsyncs, so a few per second) with a size that changes each time:
