@@ -114,6 +114,7 @@ static int record_key(struct nhi_call *c, const char *account, const struct nhi_
 {
 	char fp[NHI_FINGERPRINT_MAX];
 	struct nhi_static_key k = {0};
+	bool created = false;
 	int r;
 
 	if ((r = nhi_key_fingerprint(fk->ak->key, fp)) < 0)
@@ -128,9 +129,9 @@ static int record_key(struct nhi_call *c, const char *account, const struct nhi_
 	k.comment = fk->ak->comment;
 	k.last_seen = now;
 	k.weak = fk->weak;
-	if ((r = nhi_store_static_key_upsert(c->b->store, &k, ret_first_seen)) < 0)
+	if ((r = nhi_store_static_key_upsert(c->b->store, &k, ret_first_seen, &created)) < 0)
 		return nhi_call_error(c, r, "cannot record a static key: %s", nhi_strerror(r));
-	if (*ret_first_seen == now)
+	if (created)
 		r = audit_discover(c, account, fp, "key", fk->path, fk->line, "weak",
 		                   fk->weak ? "yes" : "no");
 	return r;

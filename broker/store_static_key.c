@@ -22,15 +22,43 @@ static const char sql_list[] =
         " WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR fingerprint = ?2)"
         " ORDER BY account, path, line, id";
 
+static int first_seen(struct nhi_store *s, const struct nhi_static_key *k, int64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = store_prepare(s, sql_first_seen, &st);
+	if (r == 0 && (store_bind_text(s, st, 1, k->fingerprint) ||
+	               store_bind_text(s, st, 2, k->account) || store_bind_text(s, st, 3, k->path)))
+		r = NHI_ERR_STORE;
+	if (r == 0) {
+		r = store_step(s, st);
+		if (r == 1) {
+			*ret = sqlite3_column_int64(st, 0);
+			r = 0;
+		} else if (r == 0) {
+			r = NHI_ERR_NOT_FOUND;
+		}
+	}
+	store_release(st);
+	return r;
+}
+
 int nhi_store_static_key_upsert(struct nhi_store *s, const struct nhi_static_key *k,
-                                int64_t *ret_first_seen)
+                                int64_t *ret_first_seen, bool *ret_created)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	if (k == NULL || k->fingerprint == NULL || k->type == NULL || k->account == NULL ||
-	    k->path == NULL)
+	    k->path == NULL || ret_first_seen == NULL || ret_created == NULL)
 		return NHI_ERR_INVALID_ARGUMENT;
+	r = first_seen(s, k, ret_first_seen);
+	if (r < 0 && r != NHI_ERR_NOT_FOUND)
+		return r;
+	*ret_created = r == NHI_ERR_NOT_FOUND;
+	if (*ret_created)
+		*ret_first_seen = k->last_seen;
 	r = store_prepare(s, sql_upsert, &st);
 	if (r == 0 &&
 	    (store_bind_text(s, st, 1, k->fingerprint) || store_bind_text(s, st, 2, k->type) ||
@@ -41,23 +69,6 @@ int nhi_store_static_key_upsert(struct nhi_store *s, const struct nhi_static_key
 		r = NHI_ERR_STORE;
 	if (r == 0)
 		r = store_step_done(s, st);
-	store_release(st);
-	if (r < 0 || ret_first_seen == NULL)
-		return r;
-	st = NULL;
-	r = store_prepare(s, sql_first_seen, &st);
-	if (r == 0 && (store_bind_text(s, st, 1, k->fingerprint) ||
-	               store_bind_text(s, st, 2, k->account) || store_bind_text(s, st, 3, k->path)))
-		r = NHI_ERR_STORE;
-	if (r == 0) {
-		r = store_step(s, st);
-		if (r == 1) {
-			*ret_first_seen = sqlite3_column_int64(st, 0);
-			r = 0;
-		} else if (r == 0) {
-			r = NHI_ERR_NOT_FOUND;
-		}
-	}
 	store_release(st);
 	return r;
 }

@@ -25,10 +25,10 @@ struct nhi_static_key {
 
 /* Inserts the key, or refreshes type, bits, line, options, comment, weak
  * and last_seen of the row with the same fingerprint, account and path:
- * first_seen and state are kept. ret_first_seen (may be NULL) gets the
- * row's first_seen after the upsert. */
+ * first_seen and state are kept. ret_first_seen gets the row's first_seen
+ * after the upsert, ret_created whether the row is new. */
 int nhi_store_static_key_upsert(struct nhi_store *s, const struct nhi_static_key *k,
-                                int64_t *ret_first_seen);
+                                int64_t *ret_first_seen, bool *ret_created);
 /* Rows by account (NULL: all) or by fingerprint (NULL: any), ordered by
  * account, path and line. */
 int nhi_store_static_key_list(struct nhi_store *s, const char *account, const char *fingerprint,
