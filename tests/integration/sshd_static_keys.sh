@@ -9,7 +9,7 @@
 . "$top_srcdir/tests/integration/broker-lib.sh"
 
 require_root
-plan 20
+plan 27
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-keys
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -152,6 +152,38 @@ expect "the oversized file is audited as skipped" 0 \
 expect "nothing of the skipped files is inventoried" 0 '^$' \
 	bash -c "'$NHICTL' -c '$CONF' keys list --json | grep -E '$BOB|$CAROL|$DAVE' || true"
 
+# Erin's file holds a NUL byte: binary, skipped whole.
+ERIN=$(make_user) || bail_out "cannot create a user"
+EKEY=$(make_user_key erin) || bail_out "cannot create a key"
+{
+	cat "$EKEY.pub"
+	printf 'garbage\0garbage\n'
+} >"$NHI_TMP/erin_keys"
+user_key_file "$ERIN" "$NHI_TMP/erin_keys"
+login_refused "a file with binary data is skipped" "$ERIN" "$EKEY"
+expect "the binary file is audited as skipped" 0 "discover .*$ERIN.*binary" ctl audit export
+
+# Frank's file: an overlong line and an unterminated quote before his key;
+# only the bad lines are skipped.
+FRANK=$(make_user) || bail_out "cannot create a user"
+FKEY=$(make_user_key frank) || bail_out "cannot create a key"
+{
+	printf 'ssh-ed25519 %s\n' "$(head -c 20000 /dev/zero | tr '\0' A)"
+	echo 'command="echo unterminated '"$(cat "$FKEY.pub")"
+	cat "$FKEY.pub"
+} >"$NHI_TMP/frank_keys"
+user_key_file "$FRANK" "$NHI_TMP/frank_keys"
+if ssh_as "$FRANK" -i "$FKEY" -- id -un && [ "$NHI_SSH_OUT" = "$FRANK" ]; then
+	pass "bad lines are skipped, a good line after them works"
+else
+	fail "bad lines are skipped, a good line after them works" "$NHI_SSH_OUT"
+fi
+json_check "only the good line is inventoried" \
+	"len(rows) == 1 and rows[0]['line'] == 3 and rows[0].get('options') is None" \
+	ctl keys list --account "$FRANK" --json
+expect "the overlong line is audited" 0 "discover .*$FRANK.*\"line\":1.*too long" \
+	ctl audit export
+
 # ---- broker down
 # Stuck (SIGSTOP): the helper gives up after helper_timeout_ms.
 kill -STOP "$NHID_PID"
@@ -163,3 +195,19 @@ if [ "$elapsed" -le 10 ]; then pass "refused within the timeout (${elapsed}s)"
 else fail "refused within the timeout" "took ${elapsed}s"; fi
 stop_nhid
 login_refused "with nhid stopped, sshd still serves and refuses the key" "$ALICE" "$AKEY"
+
+# ---- keys_grace: the line gets an expiry-time of first sight + grace
+echo 'keys_grace = 1h' >>"$CONF"
+start_nhid
+out=$(runuser -u nhi -- "$HELPER" -c "$CONF" "$ALICE" "$AUID" "$AFP" ssh-ed25519 "$APUB_B64")
+if grep -Eq '^no-pty,from="127.0.0.1",expiry-time="[0-9]{14}Z" ssh-ed25519 |expiry-time="[0-9]{14}Z"' \
+	<<<"$out"; then
+	pass "keys_grace adds an expiry-time to the line"
+else
+	fail "keys_grace adds an expiry-time to the line" "$out"
+fi
+if ssh_as "$ALICE" -i "$AKEY" -- id -un && [ "$NHI_SSH_OUT" = "$ALICE" ]; then
+	pass "within the grace the key still logs in"
+else
+	fail "within the grace the key still logs in" "$NHI_SSH_OUT"
+fi
