@@ -85,6 +85,17 @@ static bool owner_mode_ok(const struct stat *st, uid_t uid)
 	return (st->st_uid == uid || st->st_uid == 0) && (st->st_mode & 022) == 0;
 }
 
+/* The broker reads as root; sshd would read as the account. Only what the
+ * account could read itself is read. */
+static bool readable_by(const struct stat *st, uid_t uid)
+{
+	if (uid == 0)
+		return true;
+	if (st->st_uid == uid)
+		return (st->st_mode & S_IRUSR) != 0;
+	return (st->st_mode & S_IROTH) != 0;
+}
+
 /* Below (or at) the home directory: sshd's StrictModes apply. */
 static bool in_home(const char *sofar, size_t len, const char *home)
 {
@@ -176,6 +187,13 @@ static int open_safely(const char *path, const char *home, uid_t uid, int *ret_f
 	} else if (!owner_mode_ok(&st, uid)) {
 		r = NHI_ERR_FILE_UNSAFE;
 		*ret_reason = "the file has a bad owner or mode";
+	} else if (st.st_nlink != 1) {
+		/* A hard link could bring in a file the account cannot read. */
+		r = NHI_ERR_FILE_UNSAFE;
+		*ret_reason = "the file has more than one hard link";
+	} else if (!readable_by(&st, uid)) {
+		r = NHI_ERR_FILE_UNSAFE;
+		*ret_reason = "the account could not read the file itself";
 	} else if (st.st_size > (off_t)NHI_DISCOVER_FILE_MAX) {
 		r = NHI_ERR_FILE_TOO_LARGE;
 		*ret_reason = "the file is too large";

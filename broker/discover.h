@@ -5,8 +5,9 @@
  * O_NOFOLLOW from "/", and from the home directory down each directory and
  * the file itself must be owned by the account or root and not be group or
  * other writable (sshd's StrictModes rules). The file must be a regular
- * file of at most NHI_DISCOVER_FILE_MAX bytes and NHI_DISCOVER_LINES_MAX
- * lines. Anything else is skipped and reported as a finding, never read
+ * file with a single link, readable by the account itself (its owner bit,
+ * or the other bit when root owns it), of at most NHI_DISCOVER_FILE_MAX
+ * bytes and NHI_DISCOVER_LINES_MAX lines. Anything else is skipped and reported as a finding, never read
  * further; nothing outside the configured key files is opened. */
 #ifndef NHI_DISCOVER_H
 #define NHI_DISCOVER_H
