@@ -25,6 +25,7 @@
 #include "store_static_key.h"
 
 #define KEYS_REPLY_MAX 200u /* records in one keys-list answer */
+#define KEYS_MATCH_MAX 16u  /* lines for one offered key: sshd needs one */
 
 struct keys_query {
 	const char *account;
@@ -142,6 +143,7 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 	const struct nhi_config *cfg = c->b->cfg;
 	struct nhi_discovery d = {0};
 	int64_t now = (int64_t)nhi_broker_now(), first_seen = 0;
+	size_t matched = 0;
 	struct nhi_kv *rec;
 	char *line = NULL;
 	int r;
@@ -169,8 +171,10 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		if ((r = record_key(c, q->account, fk, now, &first_seen)) < 0)
 			goto out;
 		/* cert-authority lines are for certificates, not for a plain key. */
-		if (fk->ak->opts.cert_authority || !nhi_key_equal(fk->ak->key, q->key))
+		if (fk->ak->opts.cert_authority || !nhi_key_equal(fk->ak->key, q->key) ||
+		    matched >= KEYS_MATCH_MAX)
 			continue;
+		matched++;
 		if (cfg->keys_grace > 0)
 			r = nhi_authkey_format_with_expiry(fk->ak, (time_t)(first_seen + cfg->keys_grace),
 			                                   &line);

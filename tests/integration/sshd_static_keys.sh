@@ -9,7 +9,7 @@
 . "$top_srcdir/tests/integration/broker-lib.sh"
 
 require_root
-plan 27
+plan 30
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-keys
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -87,6 +87,10 @@ json_check "keys list --json shows the key with its file, line and options" \
 expect "keys show FINGERPRINT names the account" 0 "$ALICE" ctl keys show "$AFP"
 expect "keys show of an unknown key fails" 1 "no static key" \
 	ctl keys show "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+expect "keys without a subcommand is a usage error" 2 "usage: nhictl keys" ctl keys
+expect "keys show without a fingerprint is a usage error" 2 "missing FINGERPRINT" ctl keys show
+expect "keys list refuses an invalid account name" 1 "invalid account name" \
+	ctl keys list --account '../x'
 expect "the discovery is audited" 0 "discover .*$ALICE" ctl audit export
 if [ "$(ctl audit export | grep -c "discover .*$AFP")" -eq 1 ]; then
 	pass "a key is audited once, when first seen"
