@@ -21,7 +21,7 @@
 
 /* Every refusal is audited (by the server, after rolling back) and logged. */
 static int refuse(struct nhi_call *c, const char *subject, int status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static int refuse(struct nhi_call *c, const char *subject, int status, const char *fmt, ...)
 {
@@ -91,14 +91,14 @@ int nhi_handle_principals_query(struct nhi_call *c)
 	}
 	if (strcmp(cr.key_id, key_id) != 0) {
 		r = refuse(c, cr.identity, NHI_ERR_CERT_MISMATCH,
-		           "%s: certificate %" PRIu64 " presented with key id '%s'", account, serial,
-		           kbuf);
+		           "%s: certificate %" PRIu64 " presented with key id '%s'", account,
+		           serial, kbuf);
 		goto out;
 	}
 	if (cr.key_fp == NULL || strcmp(cr.key_fp, key_fp) != 0) {
 		r = refuse(c, cr.identity, NHI_ERR_CERT_MISMATCH,
-		           "%s: certificate %" PRIu64 " presented with another subject key", account,
-		           serial);
+		           "%s: certificate %" PRIu64 " presented with another subject key",
+		           account, serial);
 		goto out;
 	}
 	if (cr.revoked_at != 0) {
@@ -122,8 +122,9 @@ int nhi_handle_principals_query(struct nhi_call *c)
 	}
 	r = nhi_store_identity_get(c->b->store, cr.identity, &id);
 	if (r == NHI_ERR_NOT_FOUND) {
-		r = refuse(c, cr.identity, r, "%s: certificate %" PRIu64 " names unknown identity %s",
-		           account, serial, cr.identity);
+		r = refuse(c, cr.identity, r,
+		           "%s: certificate %" PRIu64 " names unknown identity %s", account, serial,
+		           cr.identity);
 		goto out;
 	}
 	if (r < 0) {

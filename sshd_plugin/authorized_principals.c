@@ -25,7 +25,7 @@
 #include "principals_args.h"
 
 #define PROGRAM_NAME "nhi-authorized-principals"
-#define OUTPUT_MAX   16u  /* principal lines we are ready to print */
+#define OUTPUT_MAX   16u /* principal lines we are ready to print */
 
 static int load_config(const char *path, bool explicit_path, struct nhi_config **ret_cfg)
 {
@@ -61,7 +61,8 @@ static int query_broker(const struct nhi_config *cfg, const struct nhi_principal
 	r = nhi_msg_call(cfg->socket_path, (int)cfg->helper_timeout_ms, NHI_MSG_PRINCIPALS_QUERY,
 	                 &args, &reply);
 	if (r < 0) {
-		nhi_log_error("%s: broker at %s: %s", q->account, cfg->socket_path, nhi_strerror(r));
+		nhi_log_error("%s: broker at %s: %s", q->account, cfg->socket_path,
+		              nhi_strerror(r));
 		goto out;
 	}
 	if (reply.status < 0) {
@@ -74,7 +75,8 @@ static int query_broker(const struct nhi_config *cfg, const struct nhi_principal
 	}
 	if (reply.n_records > OUTPUT_MAX) {
 		r = NHI_ERR_TOO_MANY;
-		nhi_log_error("%s: the broker answered %zu principals", q->account, reply.n_records);
+		nhi_log_error("%s: the broker answered %zu principals", q->account,
+		              reply.n_records);
 		goto out;
 	}
 	if ((lines = calloc(reply.n_records + 1, sizeof(*lines))) == NULL) {
@@ -86,7 +88,8 @@ static int query_broker(const struct nhi_config *cfg, const struct nhi_principal
 
 		if (p == NULL || !nhi_principal_is_valid(p)) {
 			r = NHI_ERR_PROTOCOL;
-			nhi_log_error("%s: the broker answered an invalid principal '%s'", q->account,
+			nhi_log_error("%s: the broker answered an invalid principal '%s'",
+			              q->account,
 			              nhi_log_sanitize(p != NULL ? p : "", buf, sizeof(buf)));
 			goto out;
 		}

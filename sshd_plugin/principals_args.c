@@ -10,9 +10,9 @@
 #include "names.h"
 #include "principals_args.h"
 
-#define DECIMAL_MAX  20u  /* digits of UINT64_MAX */
-#define KEY_ID_MAX   128u /* "nhi:" name ":" serial, with room */
-#define FP_B64_LEN   43u  /* unpadded base64 of a SHA-256 digest */
+#define DECIMAL_MAX 20u  /* digits of UINT64_MAX */
+#define KEY_ID_MAX  128u /* "nhi:" name ":" serial, with room */
+#define FP_B64_LEN  43u  /* unpadded base64 of a SHA-256 digest */
 
 /* Canonical decimal: digits only, no sign, no leading zero, no overflow. */
 static int parse_decimal(const char *s, uint64_t max, uint64_t *ret)
@@ -66,7 +66,8 @@ int nhi_principals_args_parse(char *const *argv, struct nhi_principals_args *ret
 	char buf[80];
 
 	if (!nhi_name_is_valid(argv[0])) {
-		nhi_log_warning("invalid account name '%s'", nhi_log_sanitize(argv[0], buf, sizeof(buf)));
+		nhi_log_warning("invalid account name '%s'",
+		                nhi_log_sanitize(argv[0], buf, sizeof(buf)));
 		return NHI_ERR_NAME_INVALID;
 	}
 	q.account = argv[0];

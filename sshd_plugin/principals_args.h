@@ -8,9 +8,9 @@
 struct nhi_principals_args {
 	const char *account; /* a portable user name (names.h) */
 	uint64_t uid;
-	uint64_t serial;     /* at most INT64_MAX, as the broker stores it */
-	const char *key_id;  /* nhi:<identity>:<serial> */
-	const char *key_fp;  /* SHA256:<43 characters of base64> */
+	uint64_t serial;    /* at most INT64_MAX, as the broker stores it */
+	const char *key_id; /* nhi:<identity>:<serial> */
+	const char *key_fp; /* SHA256:<43 characters of base64> */
 };
 
 /* argv holds exactly five strings: account, uid, serial, key id, key
