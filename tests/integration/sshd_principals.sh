@@ -13,7 +13,7 @@
 require_root
 command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed"
-plan 25
+plan 26
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -87,6 +87,15 @@ if [ $? -eq 0 ] && [ "$HOUT" = "$BOT" ]; then
 	pass "the helper prints the account for its own valid certificate"
 else
 	fail "the helper prints the account for its own valid certificate" "stdout: $HOUT"
+fi
+out=$(runuser -u "$OTHER" -- "$HELPER" -c "$CONF" "$BOT" "$BOT_UID" "$SERIAL" "nhi:$BOT:$SERIAL" \
+	"$FP" 2>"$NHI_TMP/other.err")
+rc=$?
+if [ "$rc" -eq 1 ] && [ -z "$out" ] && grep -q "permission denied" "$NHI_TMP/other.err"; then
+	pass "an ordinary user gets no answer: the query is for the helper user only"
+else
+	fail "an ordinary user gets no answer: the query is for the helper user only" \
+		"exit $rc, stdout: $out" "$(cat "$NHI_TMP/other.err")"
 fi
 refused_by_hand "another account's name is refused (not a principal)" \
 	-c "$CONF" "$OTHER" "$(id -u "$OTHER")" "$SERIAL" "nhi:$BOT:$SERIAL" "$FP"
