@@ -27,5 +27,7 @@ int nhi_handle_revoke(struct nhi_call *c);
 /* handle_audit.c */
 int nhi_handle_audit_verify(struct nhi_call *c);
 int nhi_handle_audit_export(struct nhi_call *c);
+/* handle_principals.c: the online check behind nhi-authorized-principals */
+int nhi_handle_principals_query(struct nhi_call *c);
 
 #endif

@@ -34,6 +34,9 @@ enum nhi_msg_type {
 	NHI_MSG_CA_SHOW = 21,        /* -> one record per trusted CA key */
 	NHI_MSG_CA_ROTATE = 22,      /* -> the new CA record */
 	NHI_MSG_RELOAD = 23,         /* re-read the configuration */
+	/* The sshd helper user (or admins). */
+	NHI_MSG_PRINCIPALS_QUERY = 50, /* account, uid, serial, key_id, key_fingerprint
+					* -> one record: principal */
 	/* Ranges by area; each area adds its types here, in its range.
 	 *  30-39  accounts, groups and the NSS cache (identity import)
 	 *  40-49  static keys: the keys helper, discovery, retirement
