@@ -31,6 +31,7 @@ const char *nhi_msg_name(uint8_t type)
 	case NHI_MSG_KEYS_QUERY: return "keys-query";
 	case NHI_MSG_KEYS_LIST: return "keys-list";
 	case NHI_MSG_KEYS_SHOW: return "keys-show";
+	case NHI_MSG_PRINCIPALS_QUERY: return "principals-query";
 	}
 	return NULL;
 }
