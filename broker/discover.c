@@ -55,8 +55,7 @@ int nhi_discover_expand(const char *pattern, const char *home, const char *accou
 	return 0;
 }
 
-static int add_finding(struct nhi_discovery *d, const char *path, unsigned line,
-                       const char *reason)
+static int add_finding(struct nhi_discovery *d, const char *path, unsigned line, const char *reason)
 {
 	struct nhi_discover_finding *grown;
 	char buf[256];
@@ -103,7 +102,8 @@ static bool in_home(const char *sofar, size_t len, const char *home)
 
 	while (hl > 1 && home[hl - 1] == '/')
 		hl--;
-	return len >= hl && strncmp(sofar, home, hl) == 0 && (sofar[hl] == '/' || sofar[hl] == '\0');
+	return len >= hl && strncmp(sofar, home, hl) == 0 &&
+	       (sofar[hl] == '/' || sofar[hl] == '\0');
 }
 
 /* Opens path for reading without following any symlink. 0 and *ret_fd, or
@@ -172,7 +172,8 @@ static int open_safely(const char *path, const char *home, uid_t uid, int *ret_f
 	next = openat(fd, comp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (next < 0) {
 		r = errno == ENOENT ? NHI_ERR_NOT_FOUND : NHI_ERR_FILE_UNSAFE;
-		*ret_reason = errno == ELOOP ? "the file is a symlink" : "the file cannot be opened";
+		*ret_reason =
+		        errno == ELOOP ? "the file is a symlink" : "the file cannot be opened";
 		goto out;
 	}
 	close(fd);
@@ -238,8 +239,7 @@ static int read_capped(int fd, char **ret, size_t *ret_len)
 	return 0;
 }
 
-static int add_key(struct nhi_discovery *d, const char *path, unsigned line,
-                   struct nhi_authkey *ak)
+static int add_key(struct nhi_discovery *d, const char *path, unsigned line, struct nhi_authkey *ak)
 {
 	struct nhi_found_key *grown = realloc(d->keys, (d->n_keys + 1) * sizeof(*grown));
 
@@ -340,7 +340,8 @@ int nhi_discover_account(const struct nhi_config *cfg, const char *account,
 		else if (r == 0)
 			r = read_file(ret, path);
 		else if (r != NHI_ERR_ALLOC)
-			r = add_finding(ret, cfg->key_files[i], 0, "the key file pattern is invalid");
+			r = add_finding(ret, cfg->key_files[i], 0,
+			                "the key file pattern is invalid");
 		free(path);
 		path = NULL;
 	}

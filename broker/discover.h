@@ -7,8 +7,8 @@
  * other writable (sshd's StrictModes rules). The file must be a regular
  * file with a single link, readable by the account itself (its owner bit,
  * or the other bit when root owns it), of at most NHI_DISCOVER_FILE_MAX
- * bytes and NHI_DISCOVER_LINES_MAX lines. Anything else is skipped and reported as a finding, never read
- * further; nothing outside the configured key files is opened. */
+ * bytes and NHI_DISCOVER_LINES_MAX lines. Anything else is skipped and reported as a finding, never
+ * read further; nothing outside the configured key files is opened. */
 #ifndef NHI_DISCOVER_H
 #define NHI_DISCOVER_H
 
@@ -19,16 +19,16 @@
 #include "authkeys.h"
 #include "conf.h"
 
-#define NHI_DISCOVER_FILE_MAX  (1024u * 1024u)
-#define NHI_DISCOVER_LINES_MAX 10000u
-#define NHI_DISCOVER_PATH_MAX  4096u
+#define NHI_DISCOVER_FILE_MAX     (1024u * 1024u)
+#define NHI_DISCOVER_LINES_MAX    10000u
+#define NHI_DISCOVER_PATH_MAX     4096u
 #define NHI_DISCOVER_FINDINGS_MAX 64u /* more are counted, not kept */
 
 struct nhi_found_key {
 	char *path;
 	unsigned line; /* 1-based */
 	struct nhi_authkey *ak;
-	bool weak;     /* DSA, RSA < 3072: nhi_key_policy not acceptable */
+	bool weak; /* DSA, RSA < 3072: nhi_key_policy not acceptable */
 };
 
 struct nhi_discover_finding {

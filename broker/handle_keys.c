@@ -59,9 +59,9 @@ static int query_args(struct nhi_call *c, struct keys_query *q)
 	q->account = arg(c, "account");
 	q->fingerprint = arg(c, "fingerprint");
 	if (q->account == NULL || !nhi_name_is_valid(q->account))
-		return nhi_call_error(c, NHI_ERR_NAME_INVALID, "invalid account name '%s'",
-		                      nhi_log_sanitize(q->account ? q->account : "", buf,
-		                                       sizeof(buf)));
+		return nhi_call_error(
+		        c, NHI_ERR_NAME_INVALID, "invalid account name '%s'",
+		        nhi_log_sanitize(q->account ? q->account : "", buf, sizeof(buf)));
 	if (nhi_kv_u64(c->args, "uid", &q->uid) < 0)
 		return nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT, "missing or invalid uid");
 	if (q->fingerprint == NULL || !is_fingerprint(q->fingerprint))
@@ -80,7 +80,8 @@ static int query_args(struct nhi_call *c, struct keys_query *q)
 	if ((r = nhi_key_fingerprint(q->key, fp)) < 0)
 		return r;
 	if (strcmp(fp, q->fingerprint) != 0)
-		return nhi_call_error(c, NHI_ERR_KEY_INVALID, "the fingerprint does not match the key");
+		return nhi_call_error(c, NHI_ERR_KEY_INVALID,
+		                      "the fingerprint does not match the key");
 	return 0;
 }
 
@@ -154,7 +155,8 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 	if (r < 0)
 		return nhi_call_error(c, r, "discovery failed: %s", nhi_strerror(r));
 	if (d.uid != q->uid) {
-		r = nhi_call_deny(c, q->account, NHI_ERR_REFUSED, "the uid does not match the account");
+		r = nhi_call_deny(c, q->account, NHI_ERR_REFUSED,
+		                  "the uid does not match the account");
 		goto out;
 	}
 	for (size_t i = 0; i < d.n_findings; i++)
@@ -164,7 +166,8 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 			goto out;
 	if (cfg->keys_mode == NHI_KEYS_ENFORCE)
 		nhi_log_warning("static keys: keys_mode = enforce is not implemented yet; "
-		                "observing %s", q->account);
+		                "observing %s",
+		                q->account);
 	for (size_t i = 0; i < d.n_keys; i++) {
 		const struct nhi_found_key *fk = &d.keys[i];
 
@@ -176,8 +179,8 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 			continue;
 		matched++;
 		if (cfg->keys_grace > 0)
-			r = nhi_authkey_format_with_expiry(fk->ak, (time_t)(first_seen + cfg->keys_grace),
-			                                   &line);
+			r = nhi_authkey_format_with_expiry(
+			        fk->ak, (time_t)(first_seen + cfg->keys_grace), &line);
 		else
 			r = nhi_authkey_format(fk->ak, &line);
 		if (r < 0 || (r = nhi_call_add_record(c, &rec)) < 0 ||

@@ -103,7 +103,8 @@ static int keys_show(struct nhictl *ctl, int argc, char **argv)
 	if (strncmp(argv[optind], "SHA256:", 7) != 0)
 		return nhictl_usage_error("keys show",
 		                          "invalid fingerprint '%s': SHA256:..., as ssh-keygen -lf "
-		                          "prints it", argv[optind]);
+		                          "prints it",
+		                          argv[optind]);
 	nhi_kv_init(&args);
 	if (nhi_kv_add_str(&args, "fingerprint", argv[optind]) < 0)
 		rc = NHICTL_EXIT_FAILED;

@@ -126,7 +126,8 @@ int nhi_store_static_key_list(struct nhi_store *s, const char *account, const ch
 	*ret_list = NULL;
 	*ret_n = 0;
 	r = store_prepare(s, sql_list, &st);
-	if (r == 0 && (store_bind_text(s, st, 1, account) || store_bind_text(s, st, 2, fingerprint)))
+	if (r == 0 &&
+	    (store_bind_text(s, st, 1, account) || store_bind_text(s, st, 2, fingerprint)))
 		r = NHI_ERR_STORE;
 	while (r == 0 && (r = store_step(s, st)) == 1) {
 		if (n == cap) {

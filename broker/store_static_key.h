@@ -15,11 +15,11 @@ struct nhi_static_key {
 	int64_t bits;
 	char *account;
 	char *path;
-	int64_t line;      /* 1-based line in path */
-	char *options;     /* as written; NULL: none */
-	char *comment;     /* NULL: none */
+	int64_t line;  /* 1-based line in path */
+	char *options; /* as written; NULL: none */
+	char *comment; /* NULL: none */
 	int64_t first_seen, last_seen;
-	char *state;       /* observed, excepted, retired */
+	char *state; /* observed, excepted, retired */
 	bool weak;
 };
 

@@ -54,7 +54,8 @@ static bool is_uid(const char *s)
 static int load_config(const char *path, struct nhi_config **ret)
 {
 	char err[512];
-	int r = nhi_config_load(path != NULL ? path : NHI_CONFIG_PATH_DEFAULT, ret, err, sizeof(err));
+	int r = nhi_config_load(path != NULL ? path : NHI_CONFIG_PATH_DEFAULT, ret, err,
+	                        sizeof(err));
 
 	if (r == NHI_ERR_NOT_FOUND && path == NULL)
 		return nhi_config_defaults(ret);
@@ -76,8 +77,9 @@ static int offered_key(const char *type, const char *b64, const char *fp, struct
 		return NHI_ERR_KEY_TYPE_UNKNOWN;
 	if (is_cert)
 		return 1;
-	if (strlen(b64) > NHI_KEY_TEXT_MAX || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	                                                  "qrstuvwxyz0123456789+/=") != strlen(b64))
+	if (strlen(b64) > NHI_KEY_TEXT_MAX ||
+	    strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	                "qrstuvwxyz0123456789+/=") != strlen(b64))
 		return NHI_ERR_BASE64;
 	if (asprintf(&text, "%s %s", type, b64) < 0)
 		return NHI_ERR_ALLOC;
@@ -111,9 +113,10 @@ static int print_lines(const struct nhi_msg_reply *reply, const struct nhi_key *
 		}
 		if (nhi_authkeys_parse_line((const char *)it->value, it->len, &ak, &reason) < 0 ||
 		    ak == NULL || ak->opts.cert_authority || !nhi_key_equal(ak->key, key)) {
-			nhi_log_warning("dropped a line from the broker: %s",
-			                nhi_log_sanitize(reason != NULL ? reason : "not the offered key",
-			                                 buf, sizeof(buf)));
+			nhi_log_warning(
+			        "dropped a line from the broker: %s",
+			        nhi_log_sanitize(reason != NULL ? reason : "not the offered key",
+			                         buf, sizeof(buf)));
 			nhi_authkey_free(ak);
 			continue;
 		}
@@ -146,7 +149,8 @@ int main(int argc, char **argv)
 	}
 	if (argc != 6) {
 		nhi_log_error("usage: nhi-authorized-keys [-c FILE] %%u %%U %%f %%t %%k "
-		              "(got %d arguments)", argc - 1);
+		              "(got %d arguments)",
+		              argc - 1);
 		goto out;
 	}
 	user = argv[1];
@@ -155,7 +159,8 @@ int main(int argc, char **argv)
 	type = argv[4];
 	b64 = argv[5];
 	if (!nhi_name_is_valid(user)) {
-		nhi_log_error("invalid account name '%s'", nhi_log_sanitize(user, buf, sizeof(buf)));
+		nhi_log_error("invalid account name '%s'",
+		              nhi_log_sanitize(user, buf, sizeof(buf)));
 		goto out;
 	}
 	if (!is_uid(uid) || !is_fingerprint(fp)) {

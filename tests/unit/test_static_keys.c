@@ -184,9 +184,14 @@ Test(static_keys, store_upsert_keeps_first_seen)
 	char *db = test_path(dir, "nhi.db");
 	struct nhi_store *s = NULL;
 	struct nhi_static_key k = {
-	        .fingerprint = "SHA256:abc", .type = "ssh-ed25519", .bits = 256,
-	        .account = "alice", .path = "/home/alice/.ssh/authorized_keys", .line = 2,
-	        .options = "no-pty", .last_seen = 100,
+	        .fingerprint = "SHA256:abc",
+	        .type = "ssh-ed25519",
+	        .bits = 256,
+	        .account = "alice",
+	        .path = "/home/alice/.ssh/authorized_keys",
+	        .line = 2,
+	        .options = "no-pty",
+	        .last_seen = 100,
 	};
 	struct nhi_static_key *list = NULL;
 	int64_t first = 0;
