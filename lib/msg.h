@@ -34,6 +34,13 @@ enum nhi_msg_type {
 	NHI_MSG_CA_SHOW = 21,        /* -> one record per trusted CA key */
 	NHI_MSG_CA_ROTATE = 22,      /* -> the new CA record */
 	NHI_MSG_RELOAD = 23,         /* re-read the configuration */
+	/* pam_nhi (root or the helper user). */
+	NHI_MSG_LOGIN_CHECK = 60,    /* user, service, rhost?, tty?, method?, key_type?,
+				      * key_fp?, cert_serial?, cert_key_id?
+				      * -> decision (allow | unknown), identity?, kind? */
+	NHI_MSG_SESSION_EVENT = 61,  /* event (open | close), user, service, session,
+				      * rhost?, tty?, method?, key_type?, key_fp?,
+				      * cert_serial?, cert_key_id? -> seq? */
 	/* Ranges by area; each area adds its types here, in its range.
 	 *  30-39  accounts, groups and the NSS cache (identity import)
 	 *  40-49  static keys: the keys helper, discovery, retirement
