@@ -62,38 +62,51 @@ static void read_credential(const struct nhi_kv *args, struct login_credential *
 }
 
 /* 0 when the certificate was issued by this broker to identity and is
- * still good; else a negative code and why in ret_why. */
+ * still good; else a negative code and why in ret_why. *ret_ours tells
+ * whether this broker issued it (its serial and subject key are on record
+ * for this identity), whatever its state. */
 static int check_broker_cert(struct nhi_call *c, const struct nhi_identity *id,
-			     const struct login_credential *cred, const char **ret_why)
+			     const struct login_credential *cred, const char **ret_why,
+			     bool *ret_ours)
 {
 	struct nhi_cert_record rec = { 0 };
 	uint64_t now = nhi_broker_now();
 	int r;
 
+	*ret_ours = false;
 	if (!cred->is_cert) {
-		*ret_why = cred->method == NULL ? "no certificate" : "a static key, not a certificate";
+		*ret_why = cred->key_type == NULL ? "no certificate" : "a static key, not a certificate";
 		return NHI_ERR_LOGIN_CREDENTIAL;
 	}
 	if (!cred->readable) {
 		*ret_why = "a certificate that cannot be read";
 		return NHI_ERR_LOGIN_CREDENTIAL;
 	}
-	if ((r = nhi_store_cert_get(c->b->store, cred->serial, &rec)) == NHI_ERR_NOT_FOUND) {
+	r = nhi_store_cert_get(c->b->store, cred->serial, &rec);
+	if (r == NHI_ERR_NOT_FOUND) {
 		*ret_why = "a certificate this broker did not issue";
 		r = NHI_ERR_LOGIN_CREDENTIAL;
+		goto out;
 	} else if (r < 0) {
 		*ret_why = "the store failed";
-	} else if (strcmp(rec.identity, id->name) != 0 || strcmp(rec.key_id, cred->key_id) != 0 ||
-		   strcmp(rec.key_fp, cred->key_fp) != 0) {
+		goto out;
+	}
+	if (rec.identity == NULL || rec.key_id == NULL || rec.key_fp == NULL ||
+	    strcmp(rec.identity, id->name) != 0 || strcmp(rec.key_id, cred->key_id) != 0 ||
+	    strcmp(rec.key_fp, cred->key_fp) != 0) {
 		*ret_why = "a certificate of another identity or key";
 		r = NHI_ERR_LOGIN_CREDENTIAL;
-	} else if (rec.revoked_at != 0) {
+		goto out;
+	}
+	*ret_ours = true;
+	if (rec.revoked_at != 0) {
 		*ret_why = "a revoked certificate";
 		r = NHI_ERR_LOGIN_CREDENTIAL;
 	} else if (now < rec.valid_after || now >= rec.valid_before) {
 		*ret_why = "a certificate outside its validity";
 		r = NHI_ERR_LOGIN_CREDENTIAL;
 	}
+out:
 	nhi_cert_record_clear(&rec);
 	return r;
 }
@@ -111,6 +124,7 @@ int nhi_handle_login_check(struct nhi_call *c)
 	struct login_credential cred;
 	struct nhi_identity id;
 	const char *why = NULL, *decision = "allow";
+	bool ours = false;
 	struct nhi_kv *rec;
 	int r;
 
@@ -138,7 +152,7 @@ int nhi_handle_login_check(struct nhi_call *c)
 		goto refused;
 	}
 	if (is_machine(id.kind)) {
-		if ((r = check_broker_cert(c, &id, &cred, &why)) == NHI_ERR_LOGIN_CREDENTIAL) {
+		if ((r = check_broker_cert(c, &id, &cred, &why, &ours)) == NHI_ERR_LOGIN_CREDENTIAL) {
 			r = nhi_call_deny(c, user, r,
 					  "nhi: %s identity %s must log in with a broker certificate "
 					  "(got %s)", nhi_identity_kind_name(id.kind), user, why);
@@ -149,10 +163,18 @@ int nhi_handle_login_check(struct nhi_call *c)
 		}
 		why = "broker certificate";
 	} else if (id.kind == NHI_KIND_HUMAN && cred.is_cert) {
-		/* A human's certificate may come from this broker or from
-		 * another CA sshd trusts; sshd checked it. Only ours is named. */
-		why = check_broker_cert(c, &id, &cred, &why) == 0 ? "broker certificate" :
-								     "certificate";
+		/* A human's certificate may come from another CA sshd trusts
+		 * (sshd checked it); one of ours must still be good here, so a
+		 * revocation holds even where sshd has no RevokedKeys. */
+		if ((r = check_broker_cert(c, &id, &cred, &why, &ours)) < 0 && ours) {
+			r = nhi_call_deny(c, user, NHI_ERR_LOGIN_CREDENTIAL,
+					  "nhi: %s logged in with %s", user, why);
+			goto refused;
+		} else if (r < 0 && r != NHI_ERR_LOGIN_CREDENTIAL) {
+			r = nhi_call_error(c, r, "cannot check the certificate: %s", why);
+			goto out;
+		}
+		why = ours ? "broker certificate" : "certificate of another CA";
 	} else if (id.kind == NHI_KIND_HUMAN && cred.key_type != NULL) {
 		if (c->b->cfg->keys_mode == NHI_KEYS_ENFORCE) {
 			r = nhi_call_deny(c, user, NHI_ERR_LOGIN_CREDENTIAL,
@@ -164,6 +186,9 @@ int nhi_handle_login_check(struct nhi_call *c)
 	} else {
 		why = cred.method != NULL ? cred.method : "no ssh credential";
 	}
+	/* The inventory's last use; a failure here must not refuse a login. */
+	if ((r = nhi_store_identity_touch(c->b->store, user, (int64_t)nhi_broker_now())) < 0)
+		nhi_log_warning("cannot record the last use of %s: %s", user, nhi_strerror(r));
 	nhi_log_info("login %s (%s) via %s from %s: allow, %s", user,
 		     nhi_identity_kind_name(id.kind), service, rhost != NULL ? rhost : "-", why);
 answer:

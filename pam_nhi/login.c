@@ -56,11 +56,12 @@ static const char *get_item(pam_handle_t *pamh, int item)
 int nhi_pam_login_get(pam_handle_t *pamh, struct nhi_pam_login *ret_login)
 {
 	struct nhi_pam_login login = { 0 };
-	const char *user = NULL;
+	const char *user;
 
 	nhi_authinfo_init(&login.authinfo);
-	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL ||
-	    !nhi_name_is_valid(user))
+	/* The item, not pam_get_user: these stages run after authentication
+	 * and must never prompt for a name. */
+	if ((user = get_item(pamh, PAM_USER)) == NULL || !nhi_name_is_valid(user))
 		return NHI_ERR_NAME_INVALID;
 	login.user = user;
 	login.service = get_item(pamh, PAM_SERVICE);

@@ -11,12 +11,12 @@
 #include "login.h"
 #include "msg.h"
 
-static int session_event(pam_handle_t *pamh, int argc, const char **argv, const char *event)
+static int session_event(pam_handle_t *pamh, int argc, const char **argv, bool closing)
 {
+	const char *event = closing ? "close" : "open";
 	struct nhi_pam_options opts;
 	struct nhi_pam_login login = { 0 };
 	struct nhi_msg_reply reply = { 0 };
-	bool closing = event[0] == 'c';
 	struct nhi_kv args;
 	int r, ret;
 
@@ -64,11 +64,11 @@ out:
 NHI_PAM_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
-	return session_event(pamh, argc, argv, "open");
+	return session_event(pamh, argc, argv, false);
 }
 
 NHI_PAM_EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)flags;
-	return session_event(pamh, argc, argv, "close");
+	return session_event(pamh, argc, argv, true);
 }
