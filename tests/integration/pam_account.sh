@@ -16,7 +16,7 @@ PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 DRIVE=$top_builddir/tests/tools/nhi-pamdrive
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
 [ -x "$DRIVE" ] || bail_out "not built: $DRIVE"
-plan 31
+plan 35
 
 broker_setup "[sshd]
 keys_mode = observe"
@@ -121,6 +121,24 @@ expect "a managed account still passes with unknown_user=deny" 0 "acct_mgmt: PAM
 	"$DRIVE" "$SVC_DENY" "$HUMAN" acct_mgmt
 expect "an invalid user name is PAM_USER_UNKNOWN before the broker is asked" 10 \
 	"acct_mgmt: PAM_USER_UNKNOWN" "$DRIVE" "$SVC" "Bad.Name" acct_mgmt
+
+# ignore_unknown: PAM_IGNORE lets the next module decide (here pam_deny).
+SVC_IGN="nhit-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+PAM_FILES+=("/etc/pam.d/$SVC_IGN")
+printf 'account [success=done ignore=ignore default=die] %s socket=%s ignore_unknown\n%s\n' \
+	"$PAM_SO" "$SOCK" "account required pam_deny.so" >"/etc/pam.d/$SVC_IGN"
+expect "ignore_unknown: an unmanaged account falls through to the next module" 7 \
+	"acct_mgmt: PAM_AUTH_ERR" "$DRIVE" "$SVC_IGN" "$STRANGER" acct_mgmt
+expect "ignore_unknown: a managed account is decided by pam_nhi" 0 "acct_mgmt: PAM_SUCCESS" \
+	"$DRIVE" "$SVC_IGN" "$HUMAN" acct_mgmt
+if grep -q "login $HUMAN (human) via $SVC from 192.0.2.7: allow" "$NHID_LOG" &&
+	grep -q "login $STRANGER via $SVC_IGN from -: not managed" "$NHID_LOG"; then
+	pass "nhid logs every decision"
+else
+	fail "nhid logs every decision" "$(grep login "$NHID_LOG" | tail -5)"
+fi
+json_check "an allowed login records the identity's last use" \
+	"rows[0].get('last_used') not in (None, 0, '', '-', 'never')" ctl identity show "$HUMAN" --json
 
 # --- sessions
 expect "session open and close with the broker certificate succeed" 0 \
