@@ -20,10 +20,10 @@
 
 /* The credential of one login, as the broker reads it from the request. */
 struct login_credential {
-	const char *method;  /* NULL: none reported (console, su, sudo) */
+	const char *method; /* NULL: none reported (console, su, sudo) */
 	const char *key_type;
 	bool is_cert;
-	bool readable;       /* the key or certificate blob parsed */
+	bool readable; /* the key or certificate blob parsed */
 	uint64_t serial;
 	char key_id[KEY_ID_MAX + 1];
 	char key_fp[NHI_FINGERPRINT_MAX];
@@ -54,7 +54,7 @@ static void read_credential(const struct nhi_kv *args, struct login_credential *
 			cred->readable = true;
 		}
 	} else if (nhi_key_from_blob(blob->value, blob->len, &key) == 0 &&
-		   nhi_key_fingerprint(key, cred->key_fp) == 0) {
+	           nhi_key_fingerprint(key, cred->key_fp) == 0) {
 		cred->readable = true;
 	}
 	nhi_cert_free(cert);
@@ -66,16 +66,17 @@ static void read_credential(const struct nhi_kv *args, struct login_credential *
  * whether this broker issued it (its serial and subject key are on record
  * for this identity), whatever its state. */
 static int check_broker_cert(struct nhi_call *c, const struct nhi_identity *id,
-			     const struct login_credential *cred, const char **ret_why,
-			     bool *ret_ours)
+                             const struct login_credential *cred, const char **ret_why,
+                             bool *ret_ours)
 {
-	struct nhi_cert_record rec = { 0 };
+	struct nhi_cert_record rec = {0};
 	uint64_t now = nhi_broker_now();
 	int r;
 
 	*ret_ours = false;
 	if (!cred->is_cert) {
-		*ret_why = cred->key_type == NULL ? "no certificate" : "a static key, not a certificate";
+		*ret_why = cred->key_type == NULL ? "no certificate"
+		                                  : "a static key, not a certificate";
 		return NHI_ERR_LOGIN_CREDENTIAL;
 	}
 	if (!cred->readable) {
@@ -135,27 +136,30 @@ int nhi_handle_login_check(struct nhi_call *c)
 	if ((r = nhi_store_identity_get(c->b->store, user, &id)) == NHI_ERR_NOT_FOUND) {
 		decision = "unknown";
 		nhi_log_info("login %s via %s from %s: not managed", user, service,
-			     rhost != NULL ? rhost : "-");
+		             rhost != NULL ? rhost : "-");
 		goto answer;
 	} else if (r < 0) {
 		r = nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
 		goto out;
 	}
 	if (id.status == NHI_STATUS_RETIRED) {
-		r = nhi_call_deny(c, user, NHI_ERR_IDENTITY_RETIRED,
-				  "nhi: account %s is retired", user);
+		r = nhi_call_deny(c, user, NHI_ERR_IDENTITY_RETIRED, "nhi: account %s is retired",
+		                  user);
 		goto refused;
 	}
 	if (id.status != NHI_STATUS_ACTIVE) {
-		r = nhi_call_deny(c, user, NHI_ERR_IDENTITY_INACTIVE,
-				  "nhi: account %s is %s", user, nhi_identity_status_name(id.status));
+		r = nhi_call_deny(c, user, NHI_ERR_IDENTITY_INACTIVE, "nhi: account %s is %s", user,
+		                  nhi_identity_status_name(id.status));
 		goto refused;
 	}
 	if (is_machine(id.kind)) {
-		if ((r = check_broker_cert(c, &id, &cred, &why, &ours)) == NHI_ERR_LOGIN_CREDENTIAL) {
-			r = nhi_call_deny(c, user, r,
-					  "nhi: %s identity %s must log in with a broker certificate "
-					  "(got %s)", nhi_identity_kind_name(id.kind), user, why);
+		if ((r = check_broker_cert(c, &id, &cred, &why, &ours)) ==
+		    NHI_ERR_LOGIN_CREDENTIAL) {
+			r = nhi_call_deny(
+			        c, user, r,
+			        "nhi: %s identity %s must log in with a broker certificate "
+			        "(got %s)",
+			        nhi_identity_kind_name(id.kind), user, why);
 			goto refused;
 		} else if (r < 0) {
 			r = nhi_call_error(c, r, "cannot check the certificate: %s", why);
@@ -168,7 +172,7 @@ int nhi_handle_login_check(struct nhi_call *c)
 		 * revocation holds even where sshd has no RevokedKeys. */
 		if ((r = check_broker_cert(c, &id, &cred, &why, &ours)) < 0 && ours) {
 			r = nhi_call_deny(c, user, NHI_ERR_LOGIN_CREDENTIAL,
-					  "nhi: %s logged in with %s", user, why);
+			                  "nhi: %s logged in with %s", user, why);
 			goto refused;
 		} else if (r < 0 && r != NHI_ERR_LOGIN_CREDENTIAL) {
 			r = nhi_call_error(c, r, "cannot check the certificate: %s", why);
@@ -178,8 +182,9 @@ int nhi_handle_login_check(struct nhi_call *c)
 	} else if (id.kind == NHI_KIND_HUMAN && cred.key_type != NULL) {
 		if (c->b->cfg->keys_mode == NHI_KEYS_ENFORCE) {
 			r = nhi_call_deny(c, user, NHI_ERR_LOGIN_CREDENTIAL,
-					  "nhi: static keys are not accepted for %s; "
-					  "use `nhi ssh` for a certificate", user);
+			                  "nhi: static keys are not accepted for %s; "
+			                  "use `nhi ssh` for a certificate",
+			                  user);
 			goto refused;
 		}
 		why = "static key (keys mode observe)";
@@ -190,19 +195,20 @@ int nhi_handle_login_check(struct nhi_call *c)
 	if ((r = nhi_store_identity_touch(c->b->store, user, (int64_t)nhi_broker_now())) < 0)
 		nhi_log_warning("cannot record the last use of %s: %s", user, nhi_strerror(r));
 	nhi_log_info("login %s (%s) via %s from %s: allow, %s", user,
-		     nhi_identity_kind_name(id.kind), service, rhost != NULL ? rhost : "-", why);
+	             nhi_identity_kind_name(id.kind), service, rhost != NULL ? rhost : "-", why);
 answer:
 	if ((r = nhi_call_add_record(c, &rec)) < 0 ||
 	    (r = nhi_kv_add_str(rec, "decision", decision)) < 0)
 		goto out;
-	if (id.name != NULL && ((r = nhi_kv_add_str(rec, "identity", id.name)) < 0 ||
-				(r = nhi_kv_add_str(rec, "kind", nhi_identity_kind_name(id.kind))) < 0))
+	if (id.name != NULL &&
+	    ((r = nhi_kv_add_str(rec, "identity", id.name)) < 0 ||
+	     (r = nhi_kv_add_str(rec, "kind", nhi_identity_kind_name(id.kind))) < 0))
 		goto out;
 	r = 0;
 	goto out;
 refused:
 	nhi_log_notice("login %s via %s from %s: refused: %s", user, service,
-		       rhost != NULL ? rhost : "-", c->reply.message);
+	               rhost != NULL ? rhost : "-", c->reply.message);
 out:
 	nhi_identity_clear(&id);
 	return r;
@@ -216,7 +222,7 @@ int nhi_handle_session_event(struct nhi_call *c)
 	const char *service = nhi_kv_str(c->args, "service");
 	const char *rhost = nhi_kv_str(c->args, "rhost");
 	const char *tty = nhi_kv_str(c->args, "tty");
-	struct nhi_audit_event ev = { .type = NHI_AUDIT_SESSION };
+	struct nhi_audit_event ev = {.type = NHI_AUDIT_SESSION};
 	struct nhi_audit_detail *d = NULL;
 	struct login_credential cred;
 	struct nhi_identity id;
@@ -229,7 +235,7 @@ int nhi_handle_session_event(struct nhi_call *c)
 	if (user == NULL || !nhi_name_is_valid(user) || service == NULL || session == NULL ||
 	    event == NULL || (strcmp(event, "open") != 0 && strcmp(event, "close") != 0))
 		return nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT,
-				      "event (open|close), user, service and session required");
+		                      "event (open|close), user, service and session required");
 	read_credential(c->args, &cred);
 	if ((r = nhi_store_identity_get(c->b->store, user, &id)) == 0)
 		managed = true;
@@ -242,7 +248,8 @@ int nhi_handle_session_event(struct nhi_call *c)
 	    (rhost != NULL && (r = nhi_audit_detail_str(d, "rhost", rhost)) < 0) ||
 	    (tty != NULL && (r = nhi_audit_detail_str(d, "tty", tty)) < 0) ||
 	    (cred.method != NULL && (r = nhi_audit_detail_str(d, "method", cred.method)) < 0) ||
-	    (cred.key_type != NULL && (r = nhi_audit_detail_str(d, "key_type", cred.key_type)) < 0) ||
+	    (cred.key_type != NULL &&
+	     (r = nhi_audit_detail_str(d, "key_type", cred.key_type)) < 0) ||
 	    (cred.readable && (r = nhi_audit_detail_str(d, "key_fp", cred.key_fp)) < 0) ||
 	    (cred.readable && cred.is_cert &&
 	     ((r = nhi_audit_detail_int(d, "cert_serial", (int64_t)cred.serial)) < 0 ||
@@ -263,7 +270,7 @@ int nhi_handle_session_event(struct nhi_call *c)
 		goto out;
 	}
 	nhi_log_info("session %s %s: %s via %s from %s", session, event, user, service,
-		     rhost != NULL ? rhost : "-");
+	             rhost != NULL ? rhost : "-");
 	if ((r = nhi_call_add_record(c, &rec)) < 0 || (r = nhi_kv_add_u64(rec, "seq", seq)) < 0)
 		goto out;
 	r = 0;

@@ -14,24 +14,25 @@
 
 /* The broker could not answer: broker_down decides. */
 static int broker_down(pam_handle_t *pamh, const struct nhi_pam_options *opts, const char *user,
-		       int err)
+                       int err)
 {
 	if (opts->broker_down_allow) {
-		pam_syslog(pamh, LOG_WARNING, "broker unavailable (%s): %s allowed by broker_down=allow",
-			   nhi_strerror(err), user);
+		pam_syslog(pamh, LOG_WARNING,
+		           "broker unavailable (%s): %s allowed by broker_down=allow",
+		           nhi_strerror(err), user);
 		return PAM_SUCCESS;
 	}
 	pam_syslog(pamh, LOG_ERR, "broker unavailable (%s): %s refused by broker_down=deny",
-		   nhi_strerror(err), user);
+	           nhi_strerror(err), user);
 	return PAM_AUTHINFO_UNAVAIL;
 }
 
 /* A refusal: the broker's reason goes to the user and to syslog. */
 static int refused(pam_handle_t *pamh, int flags, const struct nhi_pam_login *login,
-		   const struct nhi_msg_reply *reply)
+                   const struct nhi_msg_reply *reply)
 {
 	pam_syslog(pamh, LOG_NOTICE, "login of %s via %s refused: %s", login->user, login->service,
-		   reply->message != NULL ? reply->message : nhi_strerror(reply->status));
+	           reply->message != NULL ? reply->message : nhi_strerror(reply->status));
 	nhi_pam_tell(pamh, flags, PAM_ERROR_MSG, reply->message);
 	return reply->status == NHI_ERR_IDENTITY_RETIRED ? PAM_ACCT_EXPIRED : PAM_PERM_DENIED;
 }
@@ -39,8 +40,8 @@ static int refused(pam_handle_t *pamh, int flags, const struct nhi_pam_login *lo
 NHI_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct nhi_pam_options opts;
-	struct nhi_pam_login login = { 0 };
-	struct nhi_msg_reply reply = { 0 };
+	struct nhi_pam_login login = {0};
+	struct nhi_msg_reply reply = {0};
 	struct nhi_kv args;
 	const char *decision;
 	int r, ret;
@@ -53,15 +54,15 @@ NHI_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, con
 		goto out;
 	}
 	if (login.authinfo_error < 0)
-		pam_syslog(pamh, LOG_WARNING, "SSH_AUTH_INFO_0 of %s not understood: %s", login.user,
-			   nhi_strerror(login.authinfo_error));
+		pam_syslog(pamh, LOG_WARNING, "SSH_AUTH_INFO_0 of %s not understood: %s",
+		           login.user, nhi_strerror(login.authinfo_error));
 	if ((r = nhi_pam_login_put(&login, &args)) < 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot build the request: %s", nhi_strerror(r));
 		ret = PAM_BUF_ERR;
 		goto out;
 	}
 	if ((r = nhi_msg_call(opts.socket_path, (int)opts.timeout_ms, NHI_MSG_LOGIN_CHECK, &args,
-			      &reply)) < 0) {
+	                      &reply)) < 0) {
 		ret = broker_down(pamh, &opts, login.user, r);
 		goto out;
 	}
@@ -76,7 +77,7 @@ NHI_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, con
 	default:
 		/* Not a decision (the broker refused us, or failed): no answer. */
 		pam_syslog(pamh, LOG_ERR, "broker error: %s",
-			   reply.message != NULL ? reply.message : nhi_strerror(reply.status));
+		           reply.message != NULL ? reply.message : nhi_strerror(reply.status));
 		ret = broker_down(pamh, &opts, login.user, reply.status);
 		goto out;
 	}
@@ -84,12 +85,12 @@ NHI_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, con
 	if (decision != NULL && strcmp(decision, "allow") == 0) {
 		if (opts.debug)
 			pam_syslog(pamh, LOG_DEBUG, "login of %s via %s allowed", login.user,
-				   login.service);
+			           login.service);
 		ret = PAM_SUCCESS;
 	} else if (decision != NULL && strcmp(decision, "unknown") == 0) {
 		if (!opts.unknown_user_allow) {
-			pam_syslog(pamh, LOG_NOTICE, "%s is not managed: refused by unknown_user=deny",
-				   login.user);
+			pam_syslog(pamh, LOG_NOTICE,
+			           "%s is not managed: refused by unknown_user=deny", login.user);
 			ret = PAM_USER_UNKNOWN;
 		} else {
 			ret = opts.ignore_unknown ? PAM_IGNORE : PAM_SUCCESS;

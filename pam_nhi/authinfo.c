@@ -38,7 +38,7 @@ static int b64_value(unsigned char c)
 }
 
 int nhi_authinfo_b64_decode(const char *text, size_t len, uint8_t *out, size_t outlen,
-			    size_t *ret_len)
+                            size_t *ret_len)
 {
 	size_t n = 0;
 
@@ -79,16 +79,16 @@ static size_t cert_key_fields(const char *type)
 		const char *type;
 		size_t fields;
 	} types[] = {
-		{ "ssh-ed25519-cert-v01@openssh.com", 1 },
-		{ "sk-ssh-ed25519-cert-v01@openssh.com", 2 },
-		{ "ecdsa-sha2-nistp256-cert-v01@openssh.com", 2 },
-		{ "ecdsa-sha2-nistp384-cert-v01@openssh.com", 2 },
-		{ "ecdsa-sha2-nistp521-cert-v01@openssh.com", 2 },
-		{ "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", 3 },
-		{ "ssh-rsa-cert-v01@openssh.com", 2 },
-		{ "rsa-sha2-256-cert-v01@openssh.com", 2 },
-		{ "rsa-sha2-512-cert-v01@openssh.com", 2 },
-		{ "ssh-dss-cert-v01@openssh.com", 4 },
+	        {"ssh-ed25519-cert-v01@openssh.com", 1},
+	        {"sk-ssh-ed25519-cert-v01@openssh.com", 2},
+	        {"ecdsa-sha2-nistp256-cert-v01@openssh.com", 2},
+	        {"ecdsa-sha2-nistp384-cert-v01@openssh.com", 2},
+	        {"ecdsa-sha2-nistp521-cert-v01@openssh.com", 2},
+	        {"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", 3},
+	        {"ssh-rsa-cert-v01@openssh.com", 2},
+	        {"rsa-sha2-256-cert-v01@openssh.com", 2},
+	        {"rsa-sha2-512-cert-v01@openssh.com", 2},
+	        {"ssh-dss-cert-v01@openssh.com", 4},
 	};
 
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
@@ -108,8 +108,8 @@ static bool ends_with(const char *s, const char *suffix)
 /* Reads the serial and key id of a certificate blob whose line said
  * line_type. Only the fields before the key id are read; the signature is
  * sshd's business, and it has checked it before this runs. */
-static int parse_cert(const uint8_t *blob, size_t len, const char *line_type,
-		      uint64_t *ret_serial, char *ret_key_id)
+static int parse_cert(const uint8_t *blob, size_t len, const char *line_type, uint64_t *ret_serial,
+                      char *ret_key_id)
 {
 	struct nhi_buf *b = nhi_buf_from(blob, len);
 	const uint8_t *type, *key_id;
@@ -126,8 +126,8 @@ static int parse_cert(const uint8_t *blob, size_t len, const char *line_type,
 	 * signature algorithm, the blob's type is the key's. */
 	if (type_len != strlen(line_type) || memcmp(type, line_type, type_len) != 0) {
 		bool rsa = type_len == strlen("ssh-rsa-cert-v01@openssh.com") &&
-			   memcmp(type, "ssh-rsa-cert-v01@openssh.com", type_len) == 0 &&
-			   strncmp(line_type, "rsa-sha2-", 9) == 0;
+		           memcmp(type, "ssh-rsa-cert-v01@openssh.com", type_len) == 0 &&
+		           strncmp(line_type, "rsa-sha2-", 9) == 0;
 
 		if (!rsa) {
 			r = NHI_ERR_KEY_TYPE_MISMATCH;
@@ -188,14 +188,14 @@ static int parse_publickey(const char *line, size_t len, struct nhi_authinfo *ai
 	if ((ai->key_blob = malloc(b64_len / 4 * 3 + 1)) == NULL)
 		return NHI_ERR_ALLOC;
 	if ((r = nhi_authinfo_b64_decode(b64, b64_len, ai->key_blob, b64_len / 4 * 3,
-					 &ai->key_blob_len)) < 0)
+	                                 &ai->key_blob_len)) < 0)
 		return r;
 	memcpy(ai->key_type, type, type_len);
 	ai->key_type[type_len] = '\0';
 	if (ends_with(ai->key_type, CERT_SUFFIX)) {
 		ai->is_cert = true;
 		return parse_cert(ai->key_blob, ai->key_blob_len, ai->key_type, &ai->cert_serial,
-				  ai->cert_key_id);
+		                  ai->cert_key_id);
 	}
 	return 0;
 }
@@ -212,7 +212,7 @@ int nhi_authinfo_parse(const char *text, struct nhi_authinfo *ret)
 		goto done;
 	if ((text_len = strnlen(text, NHI_AUTHINFO_TEXT_MAX + 1)) > NHI_AUTHINFO_TEXT_MAX)
 		return NHI_ERR_LINE_TOO_LONG;
-	for (p = text, end = text + text_len; p < end; ) {
+	for (p = text, end = text + text_len; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		const char *sp = memchr(p, ' ', len);

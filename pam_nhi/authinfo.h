@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NHI_AUTHINFO_TEXT_MAX  (64u * 1024u) /* the whole variable */
-#define NHI_AUTHINFO_BLOB_MAX  (16u * 1024u) /* one decoded key or certificate */
-#define NHI_AUTHINFO_TYPE_MAX  64u
+#define NHI_AUTHINFO_TEXT_MAX   (64u * 1024u) /* the whole variable */
+#define NHI_AUTHINFO_BLOB_MAX   (16u * 1024u) /* one decoded key or certificate */
+#define NHI_AUTHINFO_TYPE_MAX   64u
 #define NHI_AUTHINFO_METHOD_MAX 32u
 #define NHI_AUTHINFO_KEY_ID_MAX 256u
 
@@ -38,6 +38,6 @@ int nhi_authinfo_parse(const char *text, struct nhi_authinfo *ret);
 
 /* Strict base64 (RFC 4648, padding required) into out (outlen bytes). */
 int nhi_authinfo_b64_decode(const char *text, size_t len, uint8_t *out, size_t outlen,
-			    size_t *ret_len);
+                            size_t *ret_len);
 
 #endif

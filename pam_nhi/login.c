@@ -55,7 +55,7 @@ static const char *get_item(pam_handle_t *pamh, int item)
 
 int nhi_pam_login_get(pam_handle_t *pamh, struct nhi_pam_login *ret_login)
 {
-	struct nhi_pam_login login = { 0 };
+	struct nhi_pam_login login = {0};
 	const char *user;
 
 	nhi_authinfo_init(&login.authinfo);
@@ -71,10 +71,10 @@ int nhi_pam_login_get(pam_handle_t *pamh, struct nhi_pam_login *ret_login)
 		login.service = "unknown";
 	/* The PAM environment, set by sshd: never the process environment,
 	 * which the user controls. */
-	login.authinfo_error = nhi_authinfo_parse(pam_getenv(pamh, "SSH_AUTH_INFO_0"),
-						  &login.authinfo);
+	login.authinfo_error =
+	        nhi_authinfo_parse(pam_getenv(pamh, "SSH_AUTH_INFO_0"), &login.authinfo);
 	snprintf(login.session_id, sizeof(login.session_id), "%ld-%llu", (long)getpid(),
-		 process_start_time());
+	         process_start_time());
 	*ret_login = login;
 	return 0;
 }
@@ -109,7 +109,7 @@ int nhi_pam_login_put(const struct nhi_pam_login *login, struct nhi_kv *args)
 	    (r = nhi_kv_add(args, "key", ai->key_blob, ai->key_blob_len)) < 0)
 		return r;
 	if (ai->is_cert && ((r = nhi_kv_add_u64(args, "cert_serial", ai->cert_serial)) < 0 ||
-			    (r = nhi_kv_add_str(args, "cert_key_id", ai->cert_key_id)) < 0))
+	                    (r = nhi_kv_add_str(args, "cert_key_id", ai->cert_key_id)) < 0))
 		return r;
 	return 0;
 }

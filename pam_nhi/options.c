@@ -10,8 +10,8 @@
 #include "options.h"
 
 #define TIMEOUT_MS_DEFAULT 2000u
-#define TIMEOUT_MS_MIN 50u
-#define TIMEOUT_MS_MAX 30000u
+#define TIMEOUT_MS_MIN     50u
+#define TIMEOUT_MS_MAX     30000u
 
 /* "allow" or "deny" into *ret; false when it is neither. */
 static bool parse_allow_deny(const char *value, bool *ret)
@@ -47,18 +47,18 @@ static bool is_absolute(const char *value)
 }
 
 void nhi_pam_options_parse(struct pam_handle *pamh, int argc, const char **argv,
-			   struct nhi_pam_options *opts)
+                           struct nhi_pam_options *opts)
 {
 	*opts = (struct nhi_pam_options){
-		.socket_path = NHI_SOCKET_PATH_DEFAULT,
-		.timeout_ms = TIMEOUT_MS_DEFAULT,
-		.unknown_user_allow = true,
-		.broker_down_allow = false,
-		.ignore_unknown = false,
-		.codes_path = NHI_PAM_CODES_PATH_DEFAULT,
-		.spool_dir = NHI_PAM_SPOOL_DIR_DEFAULT,
-		.auth_mode = NHI_PAM_AUTH_BREAKGLASS,
-		.debug = false,
+	        .socket_path = NHI_SOCKET_PATH_DEFAULT,
+	        .timeout_ms = TIMEOUT_MS_DEFAULT,
+	        .unknown_user_allow = true,
+	        .broker_down_allow = false,
+	        .ignore_unknown = false,
+	        .codes_path = NHI_PAM_CODES_PATH_DEFAULT,
+	        .spool_dir = NHI_PAM_SPOOL_DIR_DEFAULT,
+	        .auth_mode = NHI_PAM_AUTH_BREAKGLASS,
+	        .debug = false,
 	};
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v;

@@ -15,8 +15,8 @@ static int session_event(pam_handle_t *pamh, int argc, const char **argv, bool c
 {
 	const char *event = closing ? "close" : "open";
 	struct nhi_pam_options opts;
-	struct nhi_pam_login login = { 0 };
-	struct nhi_msg_reply reply = { 0 };
+	struct nhi_pam_login login = {0};
+	struct nhi_msg_reply reply = {0};
 	struct nhi_kv args;
 	int r, ret;
 
@@ -35,23 +35,23 @@ static int session_event(pam_handle_t *pamh, int argc, const char **argv, bool c
 		goto out;
 	}
 	r = nhi_msg_call(opts.socket_path, (int)opts.timeout_ms, NHI_MSG_SESSION_EVENT, &args,
-			 &reply);
+	                 &reply);
 	if (r == 0 && reply.status < 0)
 		r = reply.status;
 	if (r == 0) {
 		if (opts.debug)
 			pam_syslog(pamh, LOG_DEBUG, "session %s %s of %s audited", login.session_id,
-				   event, login.user);
+			           event, login.user);
 		ret = PAM_SUCCESS;
 	} else if (closing || opts.broker_down_allow) {
 		pam_syslog(pamh, LOG_WARNING, "session %s %s of %s not audited: %s",
-			   login.session_id, event, login.user,
-			   reply.message != NULL ? reply.message : nhi_strerror(r));
+		           login.session_id, event, login.user,
+		           reply.message != NULL ? reply.message : nhi_strerror(r));
 		ret = PAM_SUCCESS;
 	} else {
 		pam_syslog(pamh, LOG_ERR, "session %s open of %s refused, not audited: %s",
-			   login.session_id, login.user,
-			   reply.message != NULL ? reply.message : nhi_strerror(r));
+		           login.session_id, login.user,
+		           reply.message != NULL ? reply.message : nhi_strerror(r));
 		ret = PAM_SESSION_ERR;
 	}
 out:

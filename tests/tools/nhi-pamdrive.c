@@ -17,7 +17,7 @@
 #include <string.h>
 
 static int converse(int n, const struct pam_message **msg, struct pam_response **ret_resp,
-		    void *data)
+                    void *data)
 {
 	struct pam_response *resp = calloc((size_t)n, sizeof(*resp));
 
@@ -48,16 +48,16 @@ static const char *code_name(int code)
 		int code;
 		const char *name;
 	} names[] = {
-		{ PAM_SUCCESS, "PAM_SUCCESS" },
-		{ PAM_PERM_DENIED, "PAM_PERM_DENIED" },
-		{ PAM_ACCT_EXPIRED, "PAM_ACCT_EXPIRED" },
-		{ PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN" },
-		{ PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL" },
-		{ PAM_SESSION_ERR, "PAM_SESSION_ERR" },
-		{ PAM_IGNORE, "PAM_IGNORE" },
-		{ PAM_AUTH_ERR, "PAM_AUTH_ERR" },
-		{ PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR" },
-		{ PAM_BUF_ERR, "PAM_BUF_ERR" },
+	        {PAM_SUCCESS, "PAM_SUCCESS"},
+	        {PAM_PERM_DENIED, "PAM_PERM_DENIED"},
+	        {PAM_ACCT_EXPIRED, "PAM_ACCT_EXPIRED"},
+	        {PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN"},
+	        {PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL"},
+	        {PAM_SESSION_ERR, "PAM_SESSION_ERR"},
+	        {PAM_IGNORE, "PAM_IGNORE"},
+	        {PAM_AUTH_ERR, "PAM_AUTH_ERR"},
+	        {PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR"},
+	        {PAM_BUF_ERR, "PAM_BUF_ERR"},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -80,7 +80,7 @@ static int item_type(const char *name)
 
 int main(int argc, char **argv)
 {
-	struct pam_conv conv = { converse, NULL };
+	struct pam_conv conv = {converse, NULL};
 	pam_handle_t *pamh = NULL;
 	int i, r, code = 0;
 
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - i < 3) {
 		fprintf(stderr, "usage: nhi-pamdrive [-I item=value]... [-e NAME=VALUE]... "
-				"SERVICE USER STAGE...\n");
+		                "SERVICE USER STAGE...\n");
 		return 100;
 	}
 	if (pam_start(argv[i], argv[i + 1], &conv, &pamh) != PAM_SUCCESS) {

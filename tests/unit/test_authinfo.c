@@ -13,17 +13,37 @@
 
 /* Makes an ed25519 user certificate with ssh-keygen (serial, key id) and
  * returns the text of its -cert.pub ("TYPE BASE64 COMMENT"). */
-static char *keygen_cert(const char *type, const char *bits, const char *serial,
-			 const char *key_id)
+static char *keygen_cert(const char *type, const char *bits, const char *serial, const char *key_id)
 {
 	char *dir = test_mkdtemp(), *ca = test_path(dir, "ca"), *user = test_path(dir, "user");
 	char *certpub, *text, *out = NULL;
-	char *ca_argv[] = { (char *)test_ssh_keygen(), "-q", "-t", "ed25519", "-N", "", "-f", ca,
-			    NULL };
-	char *user_argv[] = { (char *)test_ssh_keygen(), "-q", "-t", (char *)type, "-b",
-			      (char *)bits, "-N", "", "-f", user, NULL };
-	char *sign_argv[] = { (char *)test_ssh_keygen(), "-q", "-s", ca, "-I", (char *)key_id,
-			      "-n", "bot", "-z", (char *)serial, "-V", "+1h", NULL, NULL };
+	char *ca_argv[] = {
+	        (char *)test_ssh_keygen(), "-q", "-t", "ed25519", "-N", "", "-f", ca, NULL};
+	char *user_argv[] = {(char *)test_ssh_keygen(),
+	                     "-q",
+	                     "-t",
+	                     (char *)type,
+	                     "-b",
+	                     (char *)bits,
+	                     "-N",
+	                     "",
+	                     "-f",
+	                     user,
+	                     NULL};
+	char *sign_argv[] = {(char *)test_ssh_keygen(),
+	                     "-q",
+	                     "-s",
+	                     ca,
+	                     "-I",
+	                     (char *)key_id,
+	                     "-n",
+	                     "bot",
+	                     "-z",
+	                     (char *)serial,
+	                     "-V",
+	                     "+1h",
+	                     NULL,
+	                     NULL};
 
 	cr_assert_eq(test_run(ca_argv, &out), 0, "%s", out);
 	free(out);
@@ -85,7 +105,7 @@ Test(authinfo, plain_key)
 {
 	struct nhi_authinfo ai;
 	const char *line = "publickey ssh-ed25519 "
-			   "AAAAC3NzaC1lZDI1NTE5AAAAIG3SQ9Ew1bZx1m5Ge0jNIt5Cbo2DZnVXPvoU3bu6HJBf";
+	                   "AAAAC3NzaC1lZDI1NTE5AAAAIG3SQ9Ew1bZx1m5Ge0jNIt5Cbo2DZnVXPvoU3bu6HJBf";
 
 	cr_assert_eq(nhi_authinfo_parse(line, &ai), 0);
 	cr_assert_str_eq(ai.key_type, "ssh-ed25519");
@@ -108,19 +128,19 @@ Test(authinfo, no_publickey_line)
 Test(authinfo, hostile_input_is_refused)
 {
 	static const char *const bad[] = {
-		"publickey",
-		"publickey ssh-ed25519",
-		"publickey ssh-ed25519 AAAA=AAA",
-		"publickey ssh-ed25519 AAA",
-		"publickey ssh-ed25519 ====",
-		"publickey ssh-ed25519 !!!!",
-		"Publickey ssh-ed25519 AAAA",
-		"publickey \x01type AAAA",
-		/* a certificate type over a blob too short to hold one */
-		"publickey ssh-ed25519-cert-v01@openssh.com AAAAC3NzaC1lZDI1NTE5",
-		/* the blob's type disagrees with the line's (blob: ssh-ed25519) */
-		"publickey ssh-ed25519-cert-v01@openssh.com "
-		"AAAAC3NzaC1lZDI1NTE5AAAAIG3SQ9Ew1bZx1m5Ge0jNIt5Cbo2DZnVXPvoU3bu6HJBf",
+	        "publickey",
+	        "publickey ssh-ed25519",
+	        "publickey ssh-ed25519 AAAA=AAA",
+	        "publickey ssh-ed25519 AAA",
+	        "publickey ssh-ed25519 ====",
+	        "publickey ssh-ed25519 !!!!",
+	        "Publickey ssh-ed25519 AAAA",
+	        "publickey \x01type AAAA",
+	        /* a certificate type over a blob too short to hold one */
+	        "publickey ssh-ed25519-cert-v01@openssh.com AAAAC3NzaC1lZDI1NTE5",
+	        /* the blob's type disagrees with the line's (blob: ssh-ed25519) */
+	        "publickey ssh-ed25519-cert-v01@openssh.com "
+	        "AAAAC3NzaC1lZDI1NTE5AAAAIG3SQ9Ew1bZx1m5Ge0jNIt5Cbo2DZnVXPvoU3bu6HJBf",
 	};
 	struct nhi_authinfo ai;
 
