@@ -24,6 +24,7 @@ static const struct nhi_handler handlers[] = {
 	{ NHI_MSG_CA_SHOW, NHI_ACCESS_ANY, nhi_handle_ca_show },
 	{ NHI_MSG_CA_ROTATE, NHI_ACCESS_ADMIN, nhi_handle_ca_rotate },
 	{ NHI_MSG_RELOAD, NHI_ACCESS_ADMIN, nhi_handle_reload },
+	{ NHI_MSG_PRINCIPALS_QUERY, NHI_ACCESS_HELPER, nhi_handle_principals_query },
 	/* pam_nhi runs as root inside sshd, sudo and login. */
 	{ NHI_MSG_LOGIN_CHECK, NHI_ACCESS_HELPER, nhi_handle_login_check },
 	{ NHI_MSG_SESSION_EVENT, NHI_ACCESS_HELPER, nhi_handle_session_event },

@@ -151,6 +151,31 @@ int store_step_done(struct nhi_store *s, sqlite3_stmt *st)
 	return r;
 }
 
+int store_read_rows(struct nhi_store *s, sqlite3_stmt *st, size_t elem_size,
+		    store_row_reader *read_row, void **ret_rows, size_t *ret_n)
+{
+	size_t cap = 0;
+	char *grown;
+	int r;
+
+	*ret_rows = NULL;
+	*ret_n = 0;
+	while ((r = store_step(s, st)) == 1) {
+		if (*ret_n == cap) {
+			cap = cap ? cap * 2 : 8;
+			grown = reallocarray(*ret_rows, cap, elem_size);
+			if (!grown)
+				return NHI_ERR_ALLOC;
+			*ret_rows = grown;
+		}
+		r = read_row(st, (char *)*ret_rows + *ret_n * elem_size);
+		if (r < 0)
+			return r;
+		(*ret_n)++;
+	}
+	return r;
+}
+
 int store_col_str(sqlite3_stmt *st, int col, char **ret)
 {
 	const unsigned char *v = sqlite3_column_text(st, col);

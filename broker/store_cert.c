@@ -197,8 +197,9 @@ int nhi_store_cert_insert(struct nhi_store *s, const struct nhi_cert_record *c)
 	return r;
 }
 
-static int cert_read(sqlite3_stmt *st, struct nhi_cert_record *ret)
+static int cert_read(sqlite3_stmt *st, void *ret_elem)
 {
+	struct nhi_cert_record *ret = ret_elem;
 	struct nhi_cert_record c;
 	int r;
 
@@ -279,28 +280,18 @@ static int cert_list_bind(struct nhi_store *s, sqlite3_stmt *st, const char *ide
 int nhi_store_cert_list(struct nhi_store *s, const char *identity, unsigned flags,
                         struct nhi_cert_record **ret_list, size_t *ret_n)
 {
-	struct nhi_cert_record *list = NULL, *grown;
+	struct nhi_cert_record *list;
+	void *rows = NULL;
 	sqlite3_stmt *st = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	int r;
 
 	r = store_prepare(s, sql_cert_list, &st);
 	if (r == 0)
 		r = cert_list_bind(s, st, identity, flags);
-	while (r == 0 && (r = store_step(s, st)) == 1) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			grown = reallocarray(list, cap, sizeof(*list));
-			if (!grown) {
-				r = NHI_ERR_ALLOC;
-				break;
-			}
-			list = grown;
-		}
-		r = cert_read(st, &list[n]);
-		if (r == 0)
-			n++;
-	}
+	if (r == 0)
+		r = store_read_rows(s, st, sizeof(*list), cert_read, &rows, &n);
+	list = rows;
 	store_release(st);
 	if (r < 0) {
 		nhi_cert_record_list_free(list, n);

@@ -143,8 +143,9 @@ int nhi_store_device_key_add(struct nhi_store *s, const struct nhi_device_key *k
 	return r;
 }
 
-static int key_read(sqlite3_stmt *st, struct nhi_device_key *ret)
+static int key_read(sqlite3_stmt *st, void *ret_elem)
 {
+	struct nhi_device_key *ret = ret_elem;
 	const void *blob = sqlite3_column_blob(st, 2);
 	size_t len = (size_t)sqlite3_column_bytes(st, 2);
 	const char *state = (const char *)sqlite3_column_text(st, 6);
@@ -200,9 +201,10 @@ int nhi_store_device_key_get(struct nhi_store *s, const char *fingerprint,
 int nhi_store_device_key_list(struct nhi_store *s, const char *identity,
                               struct nhi_device_key **ret_list, size_t *ret_n)
 {
-	struct nhi_device_key *list = NULL, *grown;
+	struct nhi_device_key *list;
+	void *rows = NULL;
 	sqlite3_stmt *st = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	int64_t id;
 	int r;
 
@@ -211,20 +213,9 @@ int nhi_store_device_key_list(struct nhi_store *s, const char *identity,
 		r = store_prepare(s, sql_key_list, &st);
 	if (r == 0)
 		r = store_bind_int(s, st, 1, id);
-	while (r == 0 && (r = store_step(s, st)) == 1) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4;
-			grown = reallocarray(list, cap, sizeof(*list));
-			if (!grown) {
-				r = NHI_ERR_ALLOC;
-				break;
-			}
-			list = grown;
-		}
-		r = key_read(st, &list[n]);
-		if (r == 0)
-			n++;
-	}
+	if (r == 0)
+		r = store_read_rows(s, st, sizeof(*list), key_read, &rows, &n);
+	list = rows;
 	store_release(st);
 	if (r < 0) {
 		nhi_device_key_list_free(list, n);

@@ -176,8 +176,9 @@ static int identity_bind(struct nhi_store *s, sqlite3_stmt *st, const struct nhi
 }
 
 /* Reads one row of IDENTITY_COLUMNS; on failure ret is left cleared. */
-static int identity_read(sqlite3_stmt *st, struct nhi_identity *ret)
+static int identity_read(sqlite3_stmt *st, void *ret_elem)
 {
+	struct nhi_identity *ret = ret_elem;
 	struct nhi_identity id;
 	const char *kind = (const char *)sqlite3_column_text(st, 2);
 	const char *status = (const char *)sqlite3_column_text(st, 4);
@@ -289,26 +290,16 @@ int nhi_store_identity_get_by_uid(struct nhi_store *s, int64_t uid, struct nhi_i
 
 int nhi_store_identity_list(struct nhi_store *s, struct nhi_identity **ret_list, size_t *ret_n)
 {
-	struct nhi_identity *list = NULL, *grown;
+	struct nhi_identity *list;
+	void *rows = NULL;
 	sqlite3_stmt *st = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	int r;
 
 	r = store_prepare(s, sql_identity_list, &st);
-	while (r == 0 && (r = store_step(s, st)) == 1) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			grown = reallocarray(list, cap, sizeof(*list));
-			if (!grown) {
-				r = NHI_ERR_ALLOC;
-				break;
-			}
-			list = grown;
-		}
-		r = identity_read(st, &list[n]);
-		if (r == 0)
-			n++;
-	}
+	if (r == 0)
+		r = store_read_rows(s, st, sizeof(*list), identity_read, &rows, &n);
+	list = rows;
 	store_release(st);
 	if (r < 0) {
 		nhi_identity_list_free(list, n);

@@ -49,6 +49,13 @@ int store_bind_blob(struct nhi_store *s, sqlite3_stmt *st, int idx, const void *
 int store_step(struct nhi_store *s, sqlite3_stmt *st);
 /* Steps a statement that returns no rows. */
 int store_step_done(struct nhi_store *s, sqlite3_stmt *st);
+/* Steps st to its end, reading each row with read_row into the next
+ * element (elem_size bytes) of an array grown as needed. Also on failure
+ * *ret_rows and *ret_n describe the rows read so far: the caller frees them
+ * with its list's free function either way. */
+typedef int store_row_reader(sqlite3_stmt *st, void *ret_elem);
+int store_read_rows(struct nhi_store *s, sqlite3_stmt *st, size_t elem_size,
+		    store_row_reader *read_row, void **ret_rows, size_t *ret_n);
 /* A heap copy of a text column; NULL for SQL NULL. */
 int store_col_str(sqlite3_stmt *st, int col, char **ret);
 /* An integer column, or none for SQL NULL. */

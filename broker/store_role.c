@@ -44,11 +44,16 @@ int nhi_store_role_remove(struct nhi_store *s, const char *identity, const char 
 	return role_change(s, sql_role_remove, identity, role);
 }
 
+static int role_read(sqlite3_stmt *st, void *ret_elem)
+{
+	return store_col_str(st, 0, ret_elem);
+}
+
 int nhi_store_role_list(struct nhi_store *s, const char *identity, char ***ret_roles, size_t *ret_n)
 {
 	sqlite3_stmt *st = NULL;
-	char **v = NULL, **grown;
-	size_t n = 0, cap = 0;
+	void *rows = NULL;
+	size_t n = 0;
 	int64_t id;
 	int r;
 
@@ -57,26 +62,14 @@ int nhi_store_role_list(struct nhi_store *s, const char *identity, char ***ret_r
 		r = store_prepare(s, sql_role_list, &st);
 	if (r == 0)
 		r = store_bind_int(s, st, 1, id);
-	while (r == 0 && (r = store_step(s, st)) == 1) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			grown = reallocarray(v, cap, sizeof(*v));
-			if (!grown) {
-				r = NHI_ERR_ALLOC;
-				break;
-			}
-			v = grown;
-		}
-		r = store_col_str(st, 0, &v[n]);
-		if (r == 0)
-			n++;
-	}
+	if (r == 0)
+		r = store_read_rows(s, st, sizeof(char *), role_read, &rows, &n);
 	store_release(st);
 	if (r < 0) {
-		nhi_strv_free(v, n);
+		nhi_strv_free(rows, n);
 		return r;
 	}
-	*ret_roles = v;
+	*ret_roles = rows;
 	*ret_n = n;
 	return 0;
 }

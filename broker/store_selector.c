@@ -62,8 +62,9 @@ int nhi_store_selector_remove(struct nhi_store *s, const char *identity,
 	return selector_change(s, sql_selector_remove, identity, kind, value);
 }
 
-static int selector_read(sqlite3_stmt *st, struct nhi_selector *ret)
+static int selector_read(sqlite3_stmt *st, void *ret_elem)
 {
+	struct nhi_selector *ret = ret_elem;
 	const char *kind = (const char *)sqlite3_column_text(st, 0);
 	struct nhi_selector sel;
 	int r;
@@ -81,9 +82,10 @@ static int selector_read(sqlite3_stmt *st, struct nhi_selector *ret)
 int nhi_store_selector_list(struct nhi_store *s, const char *identity,
                             struct nhi_selector **ret_list, size_t *ret_n)
 {
-	struct nhi_selector *list = NULL, *grown;
+	struct nhi_selector *list;
+	void *rows = NULL;
 	sqlite3_stmt *st = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	int64_t id;
 	int r;
 
@@ -92,20 +94,9 @@ int nhi_store_selector_list(struct nhi_store *s, const char *identity,
 		r = store_prepare(s, sql_selector_list, &st);
 	if (r == 0)
 		r = store_bind_int(s, st, 1, id);
-	while (r == 0 && (r = store_step(s, st)) == 1) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			grown = reallocarray(list, cap, sizeof(*list));
-			if (!grown) {
-				r = NHI_ERR_ALLOC;
-				break;
-			}
-			list = grown;
-		}
-		r = selector_read(st, &list[n]);
-		if (r == 0)
-			n++;
-	}
+	if (r == 0)
+		r = store_read_rows(s, st, sizeof(*list), selector_read, &rows, &n);
+	list = rows;
 	store_release(st);
 	if (r < 0) {
 		nhi_selector_list_free(list, n);

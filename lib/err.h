@@ -55,6 +55,8 @@ enum nhi_err {
 	NHI_ERR_TTL_EXCEEDED = -47,      /* a requested lifetime above the policy's cap */
 	NHI_ERR_ATTESTATION = -48,       /* the caller does not match the identity's selectors */
 	NHI_ERR_IDENTITY_INACTIVE = -49, /* a suspended or retired identity */
+	/* -60..-63: engineers (principals helper). */
+	NHI_ERR_CERT_MISMATCH = -60,     /* a presented key id or key differs from the record */
 	/* -65..-68: logins (pam_nhi) */
 	NHI_ERR_IDENTITY_RETIRED = -65,  /* a retired identity: the account has expired */
 	NHI_ERR_LOGIN_CREDENTIAL = -66,  /* the login's credential is not allowed for it */

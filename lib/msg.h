@@ -34,6 +34,9 @@ enum nhi_msg_type {
 	NHI_MSG_CA_SHOW = 21,        /* -> one record per trusted CA key */
 	NHI_MSG_CA_ROTATE = 22,      /* -> the new CA record */
 	NHI_MSG_RELOAD = 23,         /* re-read the configuration */
+	/* The sshd helper user (or admins). */
+	NHI_MSG_PRINCIPALS_QUERY = 50, /* account, uid, serial, key_id, key_fingerprint
+					* -> one record: principal */
 	/* pam_nhi (root or the helper user). */
 	NHI_MSG_LOGIN_CHECK = 60,    /* user, service, rhost?, tty?, method?, key_type?,
 				      * key_fp?, cert_serial?, cert_key_id?
