@@ -24,6 +24,9 @@ static const struct nhi_handler handlers[] = {
 	{ NHI_MSG_CA_SHOW, NHI_ACCESS_ANY, nhi_handle_ca_show },
 	{ NHI_MSG_CA_ROTATE, NHI_ACCESS_ADMIN, nhi_handle_ca_rotate },
 	{ NHI_MSG_RELOAD, NHI_ACCESS_ADMIN, nhi_handle_reload },
+	{ NHI_MSG_KEYS_QUERY, NHI_ACCESS_HELPER, nhi_handle_keys_query },
+	{ NHI_MSG_KEYS_LIST, NHI_ACCESS_ADMIN, nhi_handle_keys_list },
+	{ NHI_MSG_KEYS_SHOW, NHI_ACCESS_ADMIN, nhi_handle_keys_show },
 	{ NHI_MSG_PRINCIPALS_QUERY, NHI_ACCESS_HELPER, nhi_handle_principals_query },
 	/* pam_nhi runs as root inside sshd, sudo and login. */
 	{ NHI_MSG_LOGIN_CHECK, NHI_ACCESS_HELPER, nhi_handle_login_check },

@@ -27,6 +27,10 @@ int nhi_handle_revoke(struct nhi_call *c);
 /* handle_audit.c */
 int nhi_handle_audit_verify(struct nhi_call *c);
 int nhi_handle_audit_export(struct nhi_call *c);
+/* handle_keys.c: static keys */
+int nhi_handle_keys_query(struct nhi_call *c);
+int nhi_handle_keys_list(struct nhi_call *c);
+int nhi_handle_keys_show(struct nhi_call *c);
 /* handle_principals.c: the online check behind nhi-authorized-principals */
 int nhi_handle_principals_query(struct nhi_call *c);
 /* handle_login.c: pam_nhi */

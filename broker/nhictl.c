@@ -28,6 +28,7 @@ static void usage(FILE *f)
 	        "  audit verify|export|tail       the hash-chained audit trail\n"
 	        "  ca show|rotate                 the user CA\n"
 	        "  status                         the broker's state\n"
+	        "  keys list|show                 static keys found in authorized_keys files\n"
 	        "\n"
 	        "Options:\n"
 	        "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
@@ -117,6 +118,7 @@ static const struct {
         {"identity", nhictl_cmd_identity}, {"enroll", nhictl_cmd_enroll}, {"cert", nhictl_cmd_cert},
         {"revoke", nhictl_cmd_revoke},     {"audit", nhictl_cmd_audit},   {"ca", nhictl_cmd_ca},
         {"status", nhictl_cmd_status},
+        {"keys", nhictl_cmd_keys},
 };
 
 /* The socket: --socket, else the configuration's (-c FILE, else the

@@ -34,6 +34,10 @@ enum nhi_msg_type {
 	NHI_MSG_CA_SHOW = 21,        /* -> one record per trusted CA key */
 	NHI_MSG_CA_ROTATE = 22,      /* -> the new CA record */
 	NHI_MSG_RELOAD = 23,         /* re-read the configuration */
+	/* Static keys. KEYS_QUERY: the sshd helper (helper user or admin). */
+	NHI_MSG_KEYS_QUERY = 40,     /* account, uid, fingerprint, type, key -> line per record */
+	NHI_MSG_KEYS_LIST = 41,      /* account? -> one record per static key (admin) */
+	NHI_MSG_KEYS_SHOW = 42,      /* fingerprint -> one record per file holding it (admin) */
 	/* The sshd helper user (or admins). */
 	NHI_MSG_PRINCIPALS_QUERY = 50, /* account, uid, serial, key_id, key_fingerprint
 					* -> one record: principal */

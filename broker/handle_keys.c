@@ -1,0 +1,276 @@
+/* Static keys: the sshd helper's query (nhi-authorized-keys) and the
+ * administrator's view of what discovery found.
+ *
+ * A query re-reads the account's key files (broker/discover.c), records
+ * every key in the store and answers with the lines that match the key sshd
+ * is asking about. keys_mode = observe (the default) changes nothing for
+ * the login: every parsed matching line is answered with its options, and
+ * with keys_grace > 0 an expiry-time of first_seen + grace is added.
+ * Retirement (keys_mode = enforce) is not implemented yet: enforce answers
+ * as observe does and says so in the log, rather than refusing keys it
+ * cannot also retire. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "discover.h"
+#include "err.h"
+#include "handlers.h"
+#include "log.h"
+#include "names.h"
+#include "sshkey.h"
+#include "store_static_key.h"
+
+#define KEYS_REPLY_MAX 200u /* records in one keys-list answer */
+#define KEYS_MATCH_MAX 16u  /* lines for one offered key: sshd needs one */
+
+struct keys_query {
+	const char *account;
+	uint64_t uid;
+	const char *fingerprint;
+	struct nhi_key *key; /* the key sshd offers */
+};
+
+/* "SHA256:" and 43 characters of unpadded base64, as ssh-keygen -lf prints. */
+static bool is_fingerprint(const char *s)
+{
+	static const char b64[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	return strncmp(s, "SHA256:", 7) == 0 && strlen(s) == 7 + 43 && strspn(s + 7, b64) == 43;
+}
+
+static const char *arg(const struct nhi_call *c, const char *key)
+{
+	return nhi_kv_str(c->args, key);
+}
+
+static int query_args(struct nhi_call *c, struct keys_query *q)
+{
+	const char *type = arg(c, "type"), *b64 = arg(c, "key");
+	char fp[NHI_FINGERPRINT_MAX], buf[80], *text = NULL;
+	bool is_cert = false;
+	int r;
+
+	memset(q, 0, sizeof(*q));
+	q->account = arg(c, "account");
+	q->fingerprint = arg(c, "fingerprint");
+	if (q->account == NULL || !nhi_name_is_valid(q->account))
+		return nhi_call_error(
+		        c, NHI_ERR_NAME_INVALID, "invalid account name '%s'",
+		        nhi_log_sanitize(q->account ? q->account : "", buf, sizeof(buf)));
+	if (nhi_kv_u64(c->args, "uid", &q->uid) < 0)
+		return nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT, "missing or invalid uid");
+	if (q->fingerprint == NULL || !is_fingerprint(q->fingerprint))
+		return nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT, "invalid key fingerprint");
+	if (type == NULL || b64 == NULL ||
+	    nhi_key_type_from_name(type, &is_cert) == NHI_KEY_UNKNOWN || is_cert)
+		return nhi_call_error(c, NHI_ERR_KEY_TYPE_UNKNOWN, "missing or unknown key type");
+	if (strlen(b64) > NHI_KEY_TEXT_MAX)
+		return nhi_call_error(c, NHI_ERR_LINE_TOO_LONG, "key too long");
+	if (asprintf(&text, "%s %s", type, b64) < 0)
+		return NHI_ERR_ALLOC;
+	r = nhi_key_from_text(text, &q->key, NULL);
+	free(text);
+	if (r < 0)
+		return nhi_call_error(c, r, "invalid key: %s", nhi_strerror(r));
+	if ((r = nhi_key_fingerprint(q->key, fp)) < 0)
+		return r;
+	if (strcmp(fp, q->fingerprint) != 0)
+		return nhi_call_error(c, NHI_ERR_KEY_INVALID,
+		                      "the fingerprint does not match the key");
+	return 0;
+}
+
+static int audit_discover(struct nhi_call *c, const char *account, const char *subject,
+                          const char *what, const char *path, unsigned line, const char *extra_key,
+                          const char *extra)
+{
+	struct nhi_audit_detail *d = NULL;
+	struct nhi_audit_event ev = {.type = NHI_AUDIT_DISCOVER};
+	int r;
+
+	if ((r = nhi_audit_detail_new(&d)) < 0 || (r = nhi_audit_detail_str(d, "what", what)) < 0 ||
+	    (r = nhi_audit_detail_str(d, "account", account)) < 0 ||
+	    (r = nhi_audit_detail_str(d, "path", path)) < 0 ||
+	    (line > 0 && (r = nhi_audit_detail_int(d, "line", line)) < 0) ||
+	    (extra != NULL && (r = nhi_audit_detail_str(d, extra_key, extra)) < 0))
+		goto out;
+	ev.actor = "nhid";
+	ev.subject = subject;
+	ev.detail = nhi_audit_detail_text(d);
+	r = nhi_audit_append(c->b->audit, &ev, NULL);
+out:
+	nhi_audit_detail_free(d);
+	if (r < 0)
+		return nhi_call_error(c, r, "cannot write the audit record: %s", nhi_strerror(r));
+	return 0;
+}
+
+/* Records one discovered key; *ret_first_seen for the expiry. */
+static int record_key(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
+                      int64_t now, int64_t *ret_first_seen)
+{
+	char fp[NHI_FINGERPRINT_MAX];
+	struct nhi_static_key k = {0};
+	bool created = false;
+	int r;
+
+	if ((r = nhi_key_fingerprint(fk->ak->key, fp)) < 0)
+		return r;
+	k.fingerprint = fp;
+	k.type = (char *)nhi_key_type_name(fk->ak->key->type);
+	k.bits = nhi_key_bits(fk->ak->key);
+	k.account = (char *)account;
+	k.path = fk->path;
+	k.line = fk->line;
+	k.options = fk->ak->options_text;
+	k.comment = fk->ak->comment;
+	k.last_seen = now;
+	k.weak = fk->weak;
+	if ((r = nhi_store_static_key_upsert(c->b->store, &k, ret_first_seen, &created)) < 0)
+		return nhi_call_error(c, r, "cannot record a static key: %s", nhi_strerror(r));
+	if (created)
+		r = audit_discover(c, account, fp, "key", fk->path, fk->line, "weak",
+		                   fk->weak ? "yes" : "no");
+	return r;
+}
+
+static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
+{
+	const struct nhi_config *cfg = c->b->cfg;
+	struct nhi_discovery d = {0};
+	int64_t now = (int64_t)nhi_broker_now(), first_seen = 0;
+	size_t matched = 0;
+	struct nhi_kv *rec;
+	char *line = NULL;
+	int r;
+
+	r = nhi_discover_account(cfg, q->account, &d);
+	if (r == NHI_ERR_NOT_FOUND)
+		return nhi_call_deny(c, q->account, r, "no such account");
+	if (r < 0)
+		return nhi_call_error(c, r, "discovery failed: %s", nhi_strerror(r));
+	if (d.uid != q->uid) {
+		r = nhi_call_deny(c, q->account, NHI_ERR_REFUSED,
+		                  "the uid does not match the account");
+		goto out;
+	}
+	for (size_t i = 0; i < d.n_findings; i++)
+		if ((r = audit_discover(c, q->account, d.findings[i].path, "skipped",
+		                        d.findings[i].path, d.findings[i].line, "reason",
+		                        d.findings[i].reason)) < 0)
+			goto out;
+	if (cfg->keys_mode == NHI_KEYS_ENFORCE)
+		nhi_log_warning("static keys: keys_mode = enforce is not implemented yet; "
+		                "observing %s",
+		                q->account);
+	for (size_t i = 0; i < d.n_keys; i++) {
+		const struct nhi_found_key *fk = &d.keys[i];
+
+		if ((r = record_key(c, q->account, fk, now, &first_seen)) < 0)
+			goto out;
+		/* cert-authority lines are for certificates, not for a plain key. */
+		if (fk->ak->opts.cert_authority || !nhi_key_equal(fk->ak->key, q->key) ||
+		    matched >= KEYS_MATCH_MAX)
+			continue;
+		matched++;
+		if (cfg->keys_grace > 0)
+			r = nhi_authkey_format_with_expiry(
+			        fk->ak, (time_t)(first_seen + cfg->keys_grace), &line);
+		else
+			r = nhi_authkey_format(fk->ak, &line);
+		if (r < 0 || (r = nhi_call_add_record(c, &rec)) < 0 ||
+		    (r = nhi_kv_add_str(rec, "line", line)) < 0)
+			goto out;
+		free(line);
+		line = NULL;
+	}
+	r = 0;
+out:
+	free(line);
+	nhi_discovery_clear(&d);
+	return r;
+}
+
+int nhi_handle_keys_query(struct nhi_call *c)
+{
+	struct keys_query q;
+	int r;
+
+	if ((r = query_args(c, &q)) < 0)
+		goto out;
+	/* Accounts answered from elsewhere than their key files go here. */
+	r = answer_static_keys(c, &q);
+out:
+	nhi_key_free(q.key);
+	return r;
+}
+
+static int put_static_key(struct nhi_kv *rec, const struct nhi_static_key *k)
+{
+	int r;
+
+	if ((r = nhi_kv_add_str(rec, "fingerprint", k->fingerprint)) < 0 ||
+	    (r = nhi_kv_add_str(rec, "type", k->type)) < 0 ||
+	    (r = nhi_kv_add_i64(rec, "bits", k->bits)) < 0 ||
+	    (r = nhi_kv_add_str(rec, "account", k->account)) < 0 ||
+	    (r = nhi_kv_add_str(rec, "path", k->path)) < 0 ||
+	    (r = nhi_kv_add_i64(rec, "line", k->line)) < 0 ||
+	    (r = nhi_kv_add_str(rec, "state", k->state != NULL ? k->state : "observed")) < 0 ||
+	    (r = nhi_kv_add_str(rec, "weak", k->weak ? "yes" : "no")) < 0 ||
+	    (r = nhi_kv_add_i64(rec, "first_seen", k->first_seen)) < 0 ||
+	    (r = nhi_kv_add_i64(rec, "last_seen", k->last_seen)) < 0 ||
+	    (k->options != NULL && (r = nhi_kv_add_str(rec, "options", k->options)) < 0) ||
+	    (k->comment != NULL && (r = nhi_kv_add_str(rec, "comment", k->comment)) < 0))
+		return r;
+	return 0;
+}
+
+static int reply_list(struct nhi_call *c, const char *account, const char *fingerprint)
+{
+	struct nhi_static_key *list = NULL;
+	struct nhi_kv *rec;
+	size_t n = 0;
+	int r;
+
+	r = nhi_store_static_key_list(c->b->store, account, fingerprint, &list, &n);
+	if (r < 0)
+		return nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
+	if (fingerprint != NULL && n == 0)
+		r = nhi_call_error(c, NHI_ERR_NOT_FOUND, "no static key %s", fingerprint);
+	for (size_t i = 0; i < n && i < KEYS_REPLY_MAX && r == 0; i++)
+		if ((r = nhi_call_add_record(c, &rec)) == 0)
+			r = put_static_key(rec, &list[i]);
+	if (r == 0 && n > KEYS_REPLY_MAX)
+		r = nhi_call_message(c, "%zu static keys; the first %u shown", n, KEYS_REPLY_MAX);
+	nhi_static_key_list_free(list, n);
+	return r;
+}
+
+int nhi_handle_keys_list(struct nhi_call *c)
+{
+	const char *account = arg(c, "account");
+	char buf[80];
+
+	if (nhi_kv_find(c->args, "account") != NULL &&
+	    (account == NULL || !nhi_name_is_valid(account)))
+		return nhi_call_error(c, NHI_ERR_NAME_INVALID, "invalid account name '%s'",
+		                      nhi_log_sanitize(account ? account : "", buf, sizeof(buf)));
+	return reply_list(c, account, NULL);
+}
+
+int nhi_handle_keys_show(struct nhi_call *c)
+{
+	const char *fp = arg(c, "fingerprint");
+	char buf[80];
+
+	if (fp == NULL || !is_fingerprint(fp))
+		return nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT,
+		                      "invalid key fingerprint '%s': SHA256:<43 base64 characters>",
+		                      nhi_log_sanitize(fp ? fp : "", buf, sizeof(buf)));
+	return reply_list(c, NULL, fp);
+}

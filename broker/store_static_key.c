@@ -1,0 +1,152 @@
+/* Static keys found in authorized_keys files (table static_keys). */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "store_internal.h"
+#include "store_static_key.h"
+
+static const char sql_upsert[] =
+        "INSERT INTO static_keys (fingerprint, type, bits, account, path, line, options, comment,"
+        " first_seen, last_seen, weak) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
+        " ON CONFLICT (fingerprint, account, path) DO UPDATE SET type = excluded.type,"
+        " bits = excluded.bits, line = excluded.line, options = excluded.options,"
+        " comment = excluded.comment, last_seen = excluded.last_seen, weak = excluded.weak";
+static const char sql_first_seen[] =
+        "SELECT first_seen FROM static_keys WHERE fingerprint = ?1 AND account = ?2 AND path = ?3";
+static const char sql_list[] =
+        "SELECT fingerprint, type, bits, account, path, line, options, comment, first_seen,"
+        " last_seen, state, weak FROM static_keys"
+        " WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR fingerprint = ?2)"
+        " ORDER BY account, path, line, id";
+
+static int first_seen(struct nhi_store *s, const struct nhi_static_key *k, int64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = store_prepare(s, sql_first_seen, &st);
+	if (r == 0 && (store_bind_text(s, st, 1, k->fingerprint) ||
+	               store_bind_text(s, st, 2, k->account) || store_bind_text(s, st, 3, k->path)))
+		r = NHI_ERR_STORE;
+	if (r == 0) {
+		r = store_step(s, st);
+		if (r == 1) {
+			*ret = sqlite3_column_int64(st, 0);
+			r = 0;
+		} else if (r == 0) {
+			r = NHI_ERR_NOT_FOUND;
+		}
+	}
+	store_release(st);
+	return r;
+}
+
+int nhi_store_static_key_upsert(struct nhi_store *s, const struct nhi_static_key *k,
+                                int64_t *ret_first_seen, bool *ret_created)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (k == NULL || k->fingerprint == NULL || k->type == NULL || k->account == NULL ||
+	    k->path == NULL || ret_first_seen == NULL || ret_created == NULL)
+		return NHI_ERR_INVALID_ARGUMENT;
+	r = first_seen(s, k, ret_first_seen);
+	if (r < 0 && r != NHI_ERR_NOT_FOUND)
+		return r;
+	*ret_created = r == NHI_ERR_NOT_FOUND;
+	if (*ret_created)
+		*ret_first_seen = k->last_seen;
+	r = store_prepare(s, sql_upsert, &st);
+	if (r == 0 &&
+	    (store_bind_text(s, st, 1, k->fingerprint) || store_bind_text(s, st, 2, k->type) ||
+	     store_bind_int(s, st, 3, k->bits) || store_bind_text(s, st, 4, k->account) ||
+	     store_bind_text(s, st, 5, k->path) || store_bind_int(s, st, 6, k->line) ||
+	     store_bind_text(s, st, 7, k->options) || store_bind_text(s, st, 8, k->comment) ||
+	     store_bind_int(s, st, 9, k->last_seen) || store_bind_int(s, st, 10, k->weak ? 1 : 0)))
+		r = NHI_ERR_STORE;
+	if (r == 0)
+		r = store_step_done(s, st);
+	store_release(st);
+	return r;
+}
+
+void nhi_static_key_clear(struct nhi_static_key *k)
+{
+	if (k == NULL)
+		return;
+	free(k->fingerprint);
+	free(k->type);
+	free(k->account);
+	free(k->path);
+	free(k->options);
+	free(k->comment);
+	free(k->state);
+	memset(k, 0, sizeof(*k));
+}
+
+void nhi_static_key_list_free(struct nhi_static_key *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		nhi_static_key_clear(&list[i]);
+	free(list);
+}
+
+static int row(sqlite3_stmt *st, struct nhi_static_key *k)
+{
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	if ((r = store_col_str(st, 0, &k->fingerprint)) < 0 ||
+	    (r = store_col_str(st, 1, &k->type)) < 0 ||
+	    (r = store_col_str(st, 3, &k->account)) < 0 ||
+	    (r = store_col_str(st, 4, &k->path)) < 0 ||
+	    (r = store_col_str(st, 6, &k->options)) < 0 ||
+	    (r = store_col_str(st, 7, &k->comment)) < 0 ||
+	    (r = store_col_str(st, 10, &k->state)) < 0)
+		return r;
+	k->bits = store_col_opt_int(st, 2, 0);
+	k->line = store_col_opt_int(st, 5, 0);
+	k->first_seen = sqlite3_column_int64(st, 8);
+	k->last_seen = sqlite3_column_int64(st, 9);
+	k->weak = sqlite3_column_int64(st, 11) != 0;
+	return 0;
+}
+
+int nhi_store_static_key_list(struct nhi_store *s, const char *account, const char *fingerprint,
+                              struct nhi_static_key **ret_list, size_t *ret_n)
+{
+	struct nhi_static_key *list = NULL, *grown;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	*ret_list = NULL;
+	*ret_n = 0;
+	r = store_prepare(s, sql_list, &st);
+	if (r == 0 &&
+	    (store_bind_text(s, st, 1, account) || store_bind_text(s, st, 2, fingerprint)))
+		r = NHI_ERR_STORE;
+	while (r == 0 && (r = store_step(s, st)) == 1) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((grown = realloc(list, cap * sizeof(*list))) == NULL) {
+				r = NHI_ERR_ALLOC;
+				break;
+			}
+			list = grown;
+		}
+		r = row(st, &list[n]);
+		n++;
+	}
+	store_release(st);
+	if (r < 0) {
+		nhi_static_key_list_free(list, n);
+		return r;
+	}
+	*ret_list = list;
+	*ret_n = n;
+	return 0;
+}

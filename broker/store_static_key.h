@@ -1,0 +1,39 @@
+/* Static keys: the authorized_keys entries discovery found, one row per
+ * (fingerprint, account, file). */
+#ifndef NHI_STORE_STATIC_KEY_H
+#define NHI_STORE_STATIC_KEY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct nhi_static_key {
+	char *fingerprint; /* SHA256:... */
+	char *type;        /* ssh-ed25519, ... */
+	int64_t bits;
+	char *account;
+	char *path;
+	int64_t line;  /* 1-based line in path */
+	char *options; /* as written; NULL: none */
+	char *comment; /* NULL: none */
+	int64_t first_seen, last_seen;
+	char *state; /* observed, excepted, retired */
+	bool weak;
+};
+
+/* Inserts the key, or refreshes type, bits, line, options, comment, weak
+ * and last_seen of the row with the same fingerprint, account and path:
+ * first_seen and state are kept. ret_first_seen gets the row's first_seen
+ * after the upsert, ret_created whether the row is new. */
+int nhi_store_static_key_upsert(struct nhi_store *s, const struct nhi_static_key *k,
+                                int64_t *ret_first_seen, bool *ret_created);
+/* Rows by account (NULL: all) or by fingerprint (NULL: any), ordered by
+ * account, path and line. */
+int nhi_store_static_key_list(struct nhi_store *s, const char *account, const char *fingerprint,
+                              struct nhi_static_key **ret_list, size_t *ret_n);
+void nhi_static_key_clear(struct nhi_static_key *k);
+void nhi_static_key_list_free(struct nhi_static_key *list, size_t n);
+
+#endif

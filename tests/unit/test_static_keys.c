@@ -1,0 +1,231 @@
+/* Discovery of static keys (broker/discover.c) and their inventory
+ * (broker/store_static_key.c). */
+#include <config.h>
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "discover.h"
+#include "err.h"
+#include "store.h"
+#include "store_static_key.h"
+#include "support.h"
+
+#define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGTpaihF+9CfEkqRbzUMjx9Xc3HV8CA8SVR0fiY0e83V"
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = test_mkdtemp();
+}
+
+static void teardown(void)
+{
+	test_rmtree(dir);
+	free(dir);
+}
+
+TestSuite(static_keys, .init = setup, .fini = teardown);
+
+Test(static_keys, expand)
+{
+	char *out = NULL, big[NHI_DISCOVER_PATH_MAX + 8];
+
+	cr_assert_eq(nhi_discover_expand("%h/.ssh/%u%%", "/home/a", "a", &out), 0);
+	cr_assert_str_eq(out, "/home/a/.ssh/a%");
+	free(out);
+	cr_assert_eq(nhi_discover_expand("%h/%x", "/home/a", "a", &out), NHI_ERR_INVALID_FORMAT);
+	cr_assert_eq(nhi_discover_expand("%h/%", "/home/a", "a", &out), NHI_ERR_INVALID_FORMAT);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_eq(nhi_discover_expand("%h", big, "a", &out), NHI_ERR_STRING_TOO_LARGE);
+	cr_assert_null(out);
+}
+
+/* Discovery for root, with one key file in the test directory: root owns
+ * it, and the directories above lie outside root's home, so only the
+ * symlink rules apply to them. */
+static void discover(const char *name, struct nhi_discovery *d)
+{
+	struct nhi_config *cfg = NULL;
+	char *pattern = test_path(dir, name);
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the key file must belong to the account");
+	cr_assert_eq(nhi_config_defaults(&cfg), 0);
+	for (size_t i = 0; i < cfg->n_key_files; i++) {
+		free(cfg->key_files[i]);
+		cfg->key_files[i] = NULL;
+	}
+	cfg->key_files[0] = pattern;
+	cfg->n_key_files = 1;
+	cr_assert_eq(nhi_discover_account(cfg, "root", d), 0);
+	nhi_config_free(cfg);
+}
+
+static void write_keys(const char *name, const char *text, int mode)
+{
+	char *path = test_path(dir, name);
+
+	test_write_file(path, text, strlen(text), mode);
+	free(path);
+}
+
+Test(static_keys, good_file)
+{
+	struct nhi_discovery d;
+
+	write_keys("k", "# comment\n\nno-pty " KEY1 " one\n" KEY1 "\n", 0600);
+	discover("k", &d);
+	cr_assert_eq(d.n_findings, 0);
+	cr_assert_eq(d.n_keys, 2);
+	cr_assert_eq(d.keys[0].line, 3);
+	cr_assert_str_eq(d.keys[0].ak->options_text, "no-pty");
+	cr_assert_eq(d.keys[1].line, 4);
+	cr_assert_not(d.keys[0].weak);
+	nhi_discovery_clear(&d);
+}
+
+Test(static_keys, missing_file_is_no_finding)
+{
+	struct nhi_discovery d;
+
+	discover("absent", &d);
+	cr_assert_eq(d.n_keys, 0);
+	cr_assert_eq(d.n_findings, 0);
+	nhi_discovery_clear(&d);
+}
+
+static void expect_skipped(const char *name, const char *reason_part)
+{
+	struct nhi_discovery d;
+
+	discover(name, &d);
+	cr_assert_eq(d.n_keys, 0, "%s: keys read", name);
+	cr_assert_eq(d.n_findings, 1, "%s: findings", name);
+	cr_assert_not_null(strstr(d.findings[0].reason, reason_part), "%s: %s", name,
+	                   d.findings[0].reason);
+	nhi_discovery_clear(&d);
+}
+
+Test(static_keys, hostile_files)
+{
+	char *target = test_path(dir, "k"), *lnk = test_path(dir, "lnk");
+	char *big = malloc(NHI_DISCOVER_FILE_MAX + 2);
+
+	write_keys("k", KEY1 "\n", 0600);
+	cr_assert_eq(symlink(target, lnk), 0);
+	expect_skipped("lnk", "symlink");
+
+	write_keys("writable", KEY1 "\n", 0600);
+	free(target);
+	target = test_path(dir, "writable");
+	cr_assert_eq(chmod(target, 0666), 0);
+	expect_skipped("writable", "owner or mode");
+
+	free(target);
+	target = test_path(dir, "binary");
+	test_write_file(target, KEY1 "\n\0\n", sizeof(KEY1 "\n\0\n") - 1, 0600);
+	expect_skipped("binary", "binary");
+
+	cr_assert_not_null(big);
+	memcpy(big, KEY1 "\n", sizeof(KEY1));
+	memset(big + sizeof(KEY1), '#', NHI_DISCOVER_FILE_MAX + 2 - sizeof(KEY1));
+	free(target);
+	target = test_path(dir, "big");
+	test_write_file(target, big, NHI_DISCOVER_FILE_MAX + 1, 0600);
+	expect_skipped("big", "too large");
+
+	free(target);
+	target = test_path(dir, "k");
+	free(lnk);
+	lnk = test_path(dir, "hardlink");
+	cr_assert_eq(link(target, lnk), 0);
+	expect_skipped("hardlink", "hard link");
+
+	free(lnk);
+	lnk = test_path(dir, "adir");
+	cr_assert_eq(mkdir(lnk, 0700), 0);
+	expect_skipped("adir", "regular");
+	free(big);
+	free(target);
+	free(lnk);
+}
+
+Test(static_keys, bad_lines_skipped_good_kept)
+{
+	struct nhi_discovery d;
+	size_t len = NHI_AUTHKEYS_LINE_MAX + 100;
+	char *text = malloc(len + 2 * sizeof(KEY1) + 64);
+
+	cr_assert_not_null(text);
+	memset(text, 'A', len);
+	memcpy(text, "ssh-ed25519 ", 12);
+	strcpy(text + len, "\ncommand=\"unterminated " KEY1 "\n" KEY1 "\n");
+	write_keys("k", text, 0600);
+	discover("k", &d);
+	cr_assert_eq(d.n_keys, 1);
+	cr_assert_eq(d.keys[0].line, 3);
+	cr_assert_eq(d.n_findings, 2);
+	cr_assert_eq(d.findings[0].line, 1);
+	cr_assert_eq(d.findings[1].line, 2);
+	nhi_discovery_clear(&d);
+	free(text);
+}
+
+Test(static_keys, store_upsert_keeps_first_seen)
+{
+	char *db = test_path(dir, "nhi.db");
+	struct nhi_store *s = NULL;
+	struct nhi_static_key k = {
+	        .fingerprint = "SHA256:abc",
+	        .type = "ssh-ed25519",
+	        .bits = 256,
+	        .account = "alice",
+	        .path = "/home/alice/.ssh/authorized_keys",
+	        .line = 2,
+	        .options = "no-pty",
+	        .last_seen = 100,
+	};
+	struct nhi_static_key *list = NULL;
+	int64_t first = 0;
+	bool created = false;
+	size_t n = 0;
+
+	cr_assert_eq(nhi_store_open(db, &s), 0);
+	cr_assert_eq(nhi_store_static_key_upsert(s, &k, &first, &created), 0);
+	cr_assert(created);
+	cr_assert_eq(first, 100);
+	k.last_seen = 200;
+	k.line = 5;
+	k.options = NULL;
+	cr_assert_eq(nhi_store_static_key_upsert(s, &k, &first, &created), 0);
+	cr_assert_not(created);
+	cr_assert_eq(first, 100);
+	k.path = "/home/alice/.ssh/authorized_keys2";
+	cr_assert_eq(nhi_store_static_key_upsert(s, &k, &first, &created), 0);
+	cr_assert(created);
+
+	cr_assert_eq(nhi_store_static_key_list(s, "alice", NULL, &list, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(list[0].first_seen, 100);
+	cr_assert_eq(list[0].last_seen, 200);
+	cr_assert_eq(list[0].line, 5);
+	cr_assert_null(list[0].options);
+	cr_assert_str_eq(list[0].state, "observed");
+	nhi_static_key_list_free(list, n);
+	cr_assert_eq(nhi_store_static_key_list(s, "bob", NULL, &list, &n), 0);
+	cr_assert_eq(n, 0);
+	nhi_static_key_list_free(list, n);
+	cr_assert_eq(nhi_store_static_key_list(s, NULL, "SHA256:abc", &list, &n), 0);
+	cr_assert_eq(n, 2);
+	nhi_static_key_list_free(list, n);
+	nhi_store_close(s);
+	free(db);
+}
