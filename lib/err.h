@@ -55,6 +55,10 @@ enum nhi_err {
 	NHI_ERR_TTL_EXCEEDED = -47,      /* a requested lifetime above the policy's cap */
 	NHI_ERR_ATTESTATION = -48,       /* the caller does not match the identity's selectors */
 	NHI_ERR_IDENTITY_INACTIVE = -49, /* a suspended or retired identity */
+	/* -50..-53: the NSS cache. */
+	NHI_ERR_CACHE_CORRUPT = -50,     /* a cache file that fails validation */
+	NHI_ERR_CACHE_VERSION = -51,     /* a cache file in a format we do not read */
+	NHI_ERR_RESULT_TOO_LARGE = -52,  /* the caller's buffer cannot hold the answer */
 	/* -60..-63: engineers (principals helper). */
 	NHI_ERR_CERT_MISMATCH = -60,     /* a presented key id or key differs from the record */
 	/* -65..-68: logins (pam_nhi) */

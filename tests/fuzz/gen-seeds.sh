@@ -19,7 +19,7 @@ mkdir -p "$out"
 tmp=$(mktemp -d "$out/keys.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-for h in fuzz_buf fuzz_sshkey fuzz_cert fuzz_krl fuzz_authkeys fuzz_authinfo; do
+for h in fuzz_buf fuzz_sshkey fuzz_cert fuzz_krl fuzz_authkeys fuzz_nsscache fuzz_authinfo; do
 	rm -rf "${out:?}/$h"
 	mkdir -p "$out/$h"
 done
@@ -246,3 +246,10 @@ printf '\x17\x00\x0c\x00\x00\x00\x03abc\x00\x00\x00\x01' >"$d/view"
 for i in 1 2 3 4; do
 	head -c $((i * 64)) /dev/urandom >"$d/random-$i"
 done
+
+# NSS cache: an odd first byte builds a cache from 4-byte entries (users
+# and groups with members), an even one reads the rest as an image.
+d=$out/fuzz_nsscache
+printf '\x01\x01\x00\x05\x10\x03\x00\x06\x11\x02\x00\x07\x20\x06\x01\x00\x30' >"$d/build"
+printf '\x01\x01\x00\x01\x01\x01\x00\x02\x02\x0e\x10\x00\x03' >"$d/build-member"
+{ printf '\x00NHINSSC\n\x01\x00\x00\x00\x80\x00\x00\x00'; head -c 112 /dev/zero; } >"$d/header"
