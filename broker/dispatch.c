@@ -28,6 +28,9 @@ static const struct nhi_handler handlers[] = {
 	{ NHI_MSG_KEYS_LIST, NHI_ACCESS_ADMIN, nhi_handle_keys_list },
 	{ NHI_MSG_KEYS_SHOW, NHI_ACCESS_ADMIN, nhi_handle_keys_show },
 	{ NHI_MSG_PRINCIPALS_QUERY, NHI_ACCESS_HELPER, nhi_handle_principals_query },
+	/* pam_nhi runs as root inside sshd, sudo and login. */
+	{ NHI_MSG_LOGIN_CHECK, NHI_ACCESS_HELPER, nhi_handle_login_check },
+	{ NHI_MSG_SESSION_EVENT, NHI_ACCESS_HELPER, nhi_handle_session_event },
 };
 
 const struct nhi_handler *nhi_dispatch_find(uint8_t type)

@@ -33,5 +33,8 @@ int nhi_handle_keys_list(struct nhi_call *c);
 int nhi_handle_keys_show(struct nhi_call *c);
 /* handle_principals.c: the online check behind nhi-authorized-principals */
 int nhi_handle_principals_query(struct nhi_call *c);
+/* handle_login.c: pam_nhi */
+int nhi_handle_login_check(struct nhi_call *c);
+int nhi_handle_session_event(struct nhi_call *c);
 
 #endif

@@ -61,6 +61,9 @@ enum nhi_err {
 	NHI_ERR_RESULT_TOO_LARGE = -52,  /* the caller's buffer cannot hold the answer */
 	/* -60..-63: engineers (principals helper). */
 	NHI_ERR_CERT_MISMATCH = -60,     /* a presented key id or key differs from the record */
+	/* -65..-68: logins (pam_nhi) */
+	NHI_ERR_IDENTITY_RETIRED = -65,  /* a retired identity: the account has expired */
+	NHI_ERR_LOGIN_CREDENTIAL = -66,  /* the login's credential is not allowed for it */
 };
 
 /* A static, human-readable message for an error code. Never NULL. */

@@ -41,6 +41,13 @@ enum nhi_msg_type {
 	/* The sshd helper user (or admins). */
 	NHI_MSG_PRINCIPALS_QUERY = 50, /* account, uid, serial, key_id, key_fingerprint
 					* -> one record: principal */
+	/* pam_nhi (root or the helper user). */
+	NHI_MSG_LOGIN_CHECK = 60,    /* user, service, rhost?, tty?, method?, key_type?,
+				      * key_fp?, cert_serial?, cert_key_id?
+				      * -> decision (allow | unknown), identity?, kind? */
+	NHI_MSG_SESSION_EVENT = 61,  /* event (open | close), user, service, session,
+				      * rhost?, tty?, method?, key_type?, key_fp?,
+				      * cert_serial?, cert_key_id? -> seq? */
 	/* Ranges by area; each area adds its types here, in its range.
 	 *  30-39  accounts, groups and the NSS cache (identity import)
 	 *  40-49  static keys: the keys helper, discovery, retirement

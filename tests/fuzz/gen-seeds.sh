@@ -19,7 +19,7 @@ mkdir -p "$out"
 tmp=$(mktemp -d "$out/keys.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-for h in fuzz_buf fuzz_sshkey fuzz_cert fuzz_krl fuzz_authkeys fuzz_nsscache; do
+for h in fuzz_buf fuzz_sshkey fuzz_cert fuzz_krl fuzz_authkeys fuzz_nsscache fuzz_authinfo; do
 	rm -rf "${out:?}/$h"
 	mkdir -p "$out/$h"
 done
@@ -118,6 +118,14 @@ kg -s "$tmp/ed25519" -I host -h -n host.example,10.0.0.1 -z 7 "$tmp/subj.pub"
 blob "$tmp/subj-cert.pub" >"$d/cert-host"
 kg -s "$tmp/ed25519" -I "" -z 0 -O clear "$tmp/subj.pub"
 blob "$tmp/subj-cert.pub" >"$d/cert-bare"
+# fuzz_authinfo: SSH_AUTH_INFO_0 as sshd writes it, with a certificate and
+# with a plain key after another method.
+a="$out/fuzz_authinfo"
+cp "$tmp/ed25519.pub" "$tmp/subj.pub"
+kg -s "$tmp/ed25519" -I "nhi:seed:9" -n bot -z 9 "$tmp/subj.pub"
+awk '{ printf "publickey %s %s\n", $1, $2 }' "$tmp/subj-cert.pub" >"$a/cert"
+{ echo "keyboard-interactive"; awk '{ printf "publickey %s %s\n", $1, $2 }' "$tmp/ed25519.pub"; } \
+	>"$a/key"
 # A valid certificate with its last signature byte flipped.
 head -c -1 "$d/cert-options" >"$d/cert-badsig"
 printf '\x55' >>"$d/cert-badsig"
