@@ -3,11 +3,11 @@
 
 #include <getopt.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "argv.h"
 #include "conf.h"
 #include "err.h"
 #include "nhictl.h"
@@ -156,16 +156,6 @@ static int find_socket(const struct nhictl *ctl, const char *socket_opt, char **
 	return r;
 }
 
-/* "COMMAND ... --help" prints the command's help without a configuration:
- * help must work on a host where nhi is not set up yet. */
-static bool wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return true;
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -228,7 +218,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
-		if (!wants_help(argc - optind, argv + optind) &&
+		if (!nhi_argv_wants_help(argc - optind, argv + optind) &&
 		    find_socket(&ctl, socket_opt, &socket_path) < 0)
 			return NHICTL_EXIT_FAILED;
 		ctl.socket_path = socket_path;

@@ -11,7 +11,7 @@
 require_root
 command -v sqlite3 >/dev/null || bail_out "sqlite3 (the shell) is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed to check JSON"
-plan 33
+plan 34
 
 broker_setup
 start_nhid
@@ -101,3 +101,5 @@ expect "with the broker stopped, audit verify --local still names record 2 (exit
 	"broken at record 2" ctl audit verify --local --state-dir "$STATE"
 expect "a command's --help needs no configuration" 0 "usage: nhictl audit" \
 	"$NHICTL" -c "$NHI_TMP/missing.conf" audit verify --help
+expect "nhi: a command's --help needs no configuration" 0 "usage: nhi cert" \
+	"$NHI" -c "$NHI_TMP/missing.conf" cert --help
