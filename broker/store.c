@@ -405,7 +405,8 @@ int nhi_store_open_readonly(const char *path, struct nhi_store **ret_store)
 		goto out;
 	}
 	rc = sqlite3_open_v2(path, &s->db,
-	                     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
+	                     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+	                     NULL);
 	if (rc != SQLITE_OK) {
 		r = store_fail(s, rc);
 		goto out;
@@ -416,8 +417,8 @@ int nhi_store_open_readonly(const char *path, struct nhi_store **ret_store)
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	r = store_user_version(s, &v);
 	if (r == 0 && (v < 1 || v > NHI_STORE_SCHEMA_VERSION)) {
-		snprintf(s->errmsg, sizeof(s->errmsg), "%s: schema version %d is not one this nhi reads",
-		         s->path, v);
+		snprintf(s->errmsg, sizeof(s->errmsg),
+		         "%s: schema version %d is not one this nhi reads", s->path, v);
 		r = NHI_ERR_STORE_VERSION;
 	}
 out:
