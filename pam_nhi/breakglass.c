@@ -195,7 +195,6 @@ int nhi_pam_breakglass(pam_handle_t *pamh, int flags, const struct nhi_pam_optio
 	uint64_t now = (uint64_t)time(NULL);
 	int r, ret;
 
-	(void)flags;
 	if (sodium_init() < 0) {
 		pam_syslog(pamh, LOG_ERR, "break-glass: libsodium cannot start");
 		return PAM_SYSTEM_ERR;
@@ -228,8 +227,9 @@ int nhi_pam_breakglass(pam_handle_t *pamh, int flags, const struct nhi_pam_optio
 		           r == NHI_ERR_INVALID_ARGUMENT   ? "missing"
 		           : r == NHI_ERR_STRING_TOO_LARGE ? "too long"
 		                                           : "has control characters");
-		pam_error(pamh, "A reason is required: one line of at most %u characters.",
-		          NHI_BG_REASON_MAX);
+		if ((flags & PAM_SILENT) == 0)
+			pam_error(pamh, "A reason is required: one line of at most %u characters.",
+			          NHI_BG_REASON_MAX);
 		pam_fail_delay(pamh, NHI_BG_FAIL_DELAY_USEC);
 		ret = PAM_AUTH_ERR;
 		goto out;
