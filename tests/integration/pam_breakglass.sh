@@ -12,7 +12,7 @@ command -v pamtester >/dev/null || bail_out "pamtester is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed"
 PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
-plan 26
+plan 28
 
 broker_setup
 PAM_FILES=()
@@ -148,3 +148,15 @@ json_check "the audit trail holds the 3 code issues (4 codes each, by root)" \
 	'len([r for r in rows if r["type"] == "breakglass" and (d := r["detail"] if isinstance(r["detail"], dict) else json.loads(r["detail"]))["event"] == "init" and d["codes"] == 4 and d["by"] == "uid:0"]) == 3' \
 	ctl audit export --json
 expect "nhictl audit verify passes with the break-glass records" 0 "" ctl audit verify
+
+# A login while nhid runs is spooled too; SIGHUP (reload) ingests it.
+expect "the last code works while the broker runs" 0 "successfully authenticated" \
+	login "$BG" "${CODE[3]}" "INC-44"
+kill -HUP "$NHID_PID"
+for i in $(seq 1 100); do
+	[ -z "$(find "$SPOOL" -maxdepth 1 -name 'bg-*')" ] && break
+	sleep 0.1
+done
+json_check "after SIGHUP the audit trail holds the fourth login" \
+	'len([r for r in rows if r["type"] == "breakglass" and (r["detail"] if isinstance(r["detail"], dict) else json.loads(r["detail"])).get("reason") == "INC-44"]) == 1' \
+	ctl audit export --json
