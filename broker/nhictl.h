@@ -86,6 +86,7 @@ void nhictl_records_free(struct nhi_kv *list, size_t n);
 int nhictl_cmd_identity(struct nhictl *ctl, int argc, char **argv);
 /* nhictl_import.c: nhictl identity import FILE */
 int nhictl_cmd_identity_import(struct nhictl *ctl, int argc, char **argv);
+int nhictl_cmd_breakglass(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_enroll(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_cert(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_revoke(struct nhictl *ctl, int argc, char **argv);
