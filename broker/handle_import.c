@@ -399,6 +399,8 @@ static int apply_one(struct nhi_call *c, const struct staged *st, enum outcome *
 			r = NHI_ERR_ALLOC;
 			goto out;
 		}
+		if ((r = nhi_identity_assign_account(&sub, &want)) < 0)
+			goto out;
 		if ((r = nhi_store_identity_add(c->b->store, &want, NULL)) < 0) {
 			r = nhi_call_error(&sub, r, "cannot add identity '%s': %s", name,
 			                   nhi_strerror(r));
@@ -427,6 +429,7 @@ static int apply_one(struct nhi_call *c, const struct staged *st, enum outcome *
 			goto out;
 		}
 		changed = true;
+		c->b->nss_dirty = true;
 	}
 	if ((r = ensure_lists(&sub, name, &changed)) < 0)
 		goto out;

@@ -12,5 +12,8 @@ int nhi_identity_apply_fields(struct nhi_call *c, struct nhi_identity *id);
 /* "kind=value" as an attestation selector; *ret_value is the caller's. */
 int nhi_identity_parse_selector(struct nhi_call *c, const char *text,
                                 enum nhi_selector_kind *ret_kind, char **ret_value);
+/* A new identity's unix account (uid/gid from [nss]), as identity add
+ * gives it; marks the NSS cache for rewriting after the commit. */
+int nhi_identity_assign_account(struct nhi_call *c, struct nhi_identity *id);
 
 #endif
