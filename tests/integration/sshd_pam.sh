@@ -4,7 +4,8 @@
 # nhi-authorized-principals, ExposeAuthInfo yes) logs in and its session is
 # audited open and close with the certificate serial; a suspended identity
 # is refused at the account stage and told why; with nhid stopped the
-# account stage answers at once by broker_down and sshd keeps serving.
+# account stage answers at once by broker_down and sshd keeps serving;
+# unknown_user=allow|deny decides for accounts the broker does not manage.
 #
 # Known gap, kept as TAP TODO: sshd runs the PAM account stage before it
 # records the method that just succeeded (monitor_child_preauth calls
@@ -25,7 +26,7 @@ PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
-plan 15
+plan 17
 
 # The AuthorizedPrincipalsCommandUser, and the broker's default helper_user.
 id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
@@ -221,6 +222,25 @@ audit_has "the refusal is audited as a login-check denial" \
 	"any(r.get('type') == 'deny' and r.get('subject') == '$HUMAN'
 	     and r['detail'].get('request') == 'login-check' for r in rows)"
 ctl identity resume "$HUMAN" >/dev/null 2>&1 || bail_out "cannot resume $HUMAN"
+
+# --- accounts the broker does not manage: unknown_user decides
+if ssh_as "$STRANGER" -i "$STRANGER_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$STRANGER" ]; then
+	pass "unknown_user=allow: an account the broker does not manage logs in"
+else
+	fail "unknown_user=allow: an account the broker does not manage logs in" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+start_sshd_pam "$(stack "socket=$SOCK timeout_ms=1000 unknown_user=deny")" "${SSHD_LINES[@]}"
+if ssh_as "$STRANGER" -i "$STRANGER_KEY" -- id -un; then
+	fail "unknown_user=deny: the same account is refused at the account stage" \
+		"login succeeded: $NHI_SSH_OUT"
+elif sshd_log_has "Access denied for user $STRANGER by PAM account configuration"; then
+	pass "unknown_user=deny: the same account is refused at the account stage"
+else
+	fail "unknown_user=deny: the same account is refused at the account stage" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+start_sshd_pam "$(stack "socket=$SOCK timeout_ms=1000")" "${SSHD_LINES[@]}"
 
 # --- the broker stopped: the account stage answers by broker_down
 if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$HUMAN" ]; then
