@@ -26,7 +26,7 @@ PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
-plan 17
+plan 19
 
 # The AuthorizedPrincipalsCommandUser, and the broker's default helper_user.
 id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
@@ -280,5 +280,44 @@ if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$HUMAN" ]; t
 	pass "nhid stopped: broker_down=allow lets the login through"
 else
 	fail "nhid stopped: broker_down=allow lets the login through" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+
+# --- a hung broker: accepts and never answers. The account stage gives up
+# after timeout_ms and refuses; sshd is not held and serves the next login.
+HUNG=$NHI_TMP/hung.sock
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(16)
+held = []
+end = time.time() + 60
+while time.time() < end:
+    s.settimeout(end - time.time())
+    try: held.append(s.accept()[0])
+    except OSError: break
+' "$HUNG" &
+HUNG_PID=$!
+trap 'kill "$HUNG_PID" 2>/dev/null; stop_nhid; nhi_on_exit' EXIT
+for i in $(seq 1 50); do [ -S "$HUNG" ] && break; sleep 0.1; done
+start_sshd_pam "$(stack "socket=$HUNG timeout_ms=1000")" "${SSHD_LINES[@]}"
+start=$(date +%s)
+if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un; then
+	fail "a hung broker: the account stage refuses after timeout_ms" "login succeeded"
+elif ! sshd_log_has "Access denied for user $HUMAN by PAM account configuration"; then
+	fail "a hung broker: the account stage refuses after timeout_ms" \
+		"sshd did not log a PAM account refusal" "ssh output: $NHI_SSH_OUT"
+elif [ $(($(date +%s) - start)) -gt 10 ]; then
+	fail "a hung broker: the account stage refuses after timeout_ms" \
+		"took $(($(date +%s) - start)) s for timeout_ms=1000"
+else
+	pass "a hung broker: the account stage refuses after timeout_ms"
+fi
+# The same sshd, not restarted: PAM reads the service file at every login.
+stack "socket=$HUNG timeout_ms=1000 broker_down=allow" >"/etc/pam.d/$NHI_PAM_SERVICE"
+if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$HUMAN" ]; then
+	pass "... the same sshd serves the next login (broker_down=allow lets it through)"
+else
+	fail "... the same sshd serves the next login (broker_down=allow lets it through)" \
 		"ssh output: $NHI_SSH_OUT"
 fi
