@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "breakglass_spool.h"
 #include "broker.h"
 #include "err.h"
 #include "krl_export.h"
@@ -101,6 +102,9 @@ int main(int argc, char **argv)
 		nhi_log_error("cannot write the KRL in %s: %s", b->state_dir, nhi_strerror(r));
 		goto out;
 	}
+	/* Break-glass logins while the broker was down join the chain first. */
+	if ((r = nhi_bg_spool_ingest(b)) < 0)
+		nhi_log_error("break-glass spool not ingested: %s", nhi_strerror(r));
 	if ((r = nhi_server_listen(b->socket_path, &fd)) < 0) {
 		nhi_log_error("cannot listen on %s: %s", b->socket_path, nhi_strerror(r));
 		goto out;

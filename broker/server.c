@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "breakglass_spool.h"
 #include "ca.h"
 #include "dispatch.h"
 #include "err.h"
@@ -344,6 +345,8 @@ static void reload(struct server *srv)
 		nhi_log_error("reload failed, keeping the old configuration: %s", err);
 	else
 		nhi_log_notice("configuration reloaded");
+	if ((r = nhi_bg_spool_ingest(srv->b)) < 0)
+		nhi_log_error("break-glass spool not ingested: %s", nhi_strerror(r));
 	sd_notify(0, "READY=1");
 }
 
