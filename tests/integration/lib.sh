@@ -141,8 +141,16 @@ nhi_make_tmpdir()
 
 nhi_cleanup()
 {
-	local user
+	local user svc
 	stop_sshd
+	# PAM service files installed by start_sshd_pam
+	if [ -n "${NHI_TMP:-}" ] && [ -f "$NHI_TMP/pam-services" ]; then
+		while IFS= read -r svc; do
+			case "$svc" in
+			/etc/pam.d/nhit-*) rm -f -- "$svc" ;;
+			esac
+		done <"$NHI_TMP/pam-services"
+	fi
 	if [ -n "${NHI_TMP:-}" ] && [ -f "$NHI_TMP/users" ]; then
 		while IFS= read -r user; do
 			case "$user" in
@@ -294,6 +302,29 @@ start_sshd()
 		bail_out "sshd did not start listening on 127.0.0.1:$NHI_SSHD_PORT"
 	done
 	bail_out "sshd could not bind a free port in 3 attempts"
+}
+
+# start_sshd_pam STACK [CONFIG-LINE...]: start_sshd with UsePAM yes under a
+# PAM service of the test's own. sshd's PAM service is its program name and
+# it re-execs itself by path, so this runs a root-owned copy of sshd named
+# nhit-sshd-<random> by its absolute path, with STACK (the text of a PAM
+# service file) in /etc/pam.d/<that name>. Calling it again rewrites the
+# stack of the same service; PAM reads the file at every login. Sets
+# NHI_PAM_SERVICE; the service file is removed at exit.
+start_sshd_pam()
+{
+	local stack=$1
+	shift
+	if [ -z "${NHI_PAM_SERVICE:-}" ]; then
+		NHI_PAM_SERVICE="nhit-sshd-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+		echo "/etc/pam.d/$NHI_PAM_SERVICE" >>"$NHI_TMP/pam-services"
+		install -d -m 0755 -o root -g root "$NHI_TMP/sbin" &&
+			install -m 0755 -o root -g root "$SSHD" "$NHI_TMP/sbin/$NHI_PAM_SERVICE" ||
+			bail_out "cannot copy $SSHD"
+	fi
+	printf '%s\n' "$stack" >"/etc/pam.d/$NHI_PAM_SERVICE" &&
+		chmod 0644 "/etc/pam.d/$NHI_PAM_SERVICE" || bail_out "cannot write the PAM service"
+	SSHD=$NHI_TMP/sbin/$NHI_PAM_SERVICE start_sshd "UsePAM yes" "$@"
 }
 
 stop_sshd()

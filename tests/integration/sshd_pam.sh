@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# pam_nhi in a real sshd with UsePAM yes, in the account and session stacks
+# of a PAM service of its own. A human's broker certificate (principals from
+# nhi-authorized-principals, ExposeAuthInfo yes) logs in and its session is
+# audited open and close with the certificate serial; a suspended identity
+# is refused at the account stage and told why; with nhid stopped the
+# account stage answers at once by broker_down and sshd keeps serving;
+# unknown_user=allow|deny decides for accounts the broker does not manage.
+#
+# Known gap, kept as TAP TODO: sshd runs the PAM account stage before it
+# records the method that just succeeded (monitor_child_preauth calls
+# mm_answer_pam_account, then auth2_update_session_info), so with a single
+# publickey method SSH_AUTH_INFO_0 is empty at the account stage and filled
+# only for the session. pam_nhi therefore refuses an automation identity's
+# broker certificate under sshd ("got no certificate"), and a machine
+# identity never reaches a terminal to be flagged.
+# Needs root (sshd, /etc/pam.d, throwaway users, the nhi system user).
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+. "$top_srcdir/tests/integration/broker-lib.sh"
+
+require_root
+command -v runuser >/dev/null || bail_out "runuser is needed"
+command -v python3 >/dev/null || bail_out "python3 is needed"
+PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
+HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
+[ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
+[ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
+plan 19
+
+# The AuthorizedPrincipalsCommandUser, and the broker's default helper_user.
+id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
+	id nhi >/dev/null 2>&1 || bail_out "cannot create the nhi system user"
+
+broker_setup "[sshd]
+keys_mode = observe"
+BOT_SHELL=$NHI_TMP/bot-shell
+attested_shell "$BOT_SHELL"
+start_nhid
+
+install -d -m 0755 -o root -g root "$NHI_TMP/libexec"
+install -m 0755 -o root -g root "$HELPER_BUILT" "$NHI_TMP/libexec/nhi-authorized-principals"
+HELPER=$NHI_TMP/libexec/nhi-authorized-principals
+
+BOT=$(make_user) && HUMAN=$(make_user) && STRANGER=$(make_user) ||
+	bail_out "cannot create test users"
+BOT_UID=$(id -u "$BOT")
+runuser -u "$BOT" -- test -x "$NHI" ||
+	bail_out "the test user cannot run $NHI: build in a directory other users can reach"
+out=$(ctl identity add "$BOT" --kind automation --allow-pty --selector "uid=$BOT_UID" \
+	--selector "exe_path=$BOT_SHELL" 2>&1 &&
+	ctl identity add "$HUMAN" --kind human --uid "$(id -u "$HUMAN")" 2>&1) ||
+	bail_out "cannot add identities: $out"
+
+install -d -m 0700 -o "$BOT" -g "$BOT" "$NHI_TMP/keys"
+install -d -m 0700 -o "$HUMAN" -g "$HUMAN" "$NHI_TMP/hkeys"
+# new_cert NAME [USER DIR]: a broker certificate for USER (BOT) at DIR/NAME
+# (keys/NAME); sets KEY, SERIAL.
+new_cert()
+{
+	local out user=${2:-$BOT}
+	KEY=${3:-$NHI_TMP/keys}/$1
+	out=$(as_user "$user" "$BOT_SHELL" cert --identity "$user" --out "$KEY" 2>&1) || {
+		diag "$out"
+		bail_out "no certificate to test with"
+	}
+	SERIAL=$(sed -n 's/^serial: *//p' <<<"$out")
+	[[ "$SERIAL" =~ ^[0-9]+$ ]] || bail_out "bad certificate: $out"
+}
+
+# Static keys for the human and the unmanaged account, read by sshd from a
+# root-owned AuthorizedKeysFile (StrictModes).
+install -d -m 0755 -o root -g root "$NHI_TMP/authorized_keys"
+for u in "$HUMAN" "$STRANGER"; do
+	k=$(make_user_key "$u") || bail_out "cannot generate a key"
+	install -m 0644 -o root -g root "$k.pub" "$NHI_TMP/authorized_keys/$u"
+done
+HUMAN_KEY=$NHI_TMP/private/$HUMAN
+STRANGER_KEY=$NHI_TMP/private/$STRANGER
+
+# stack PAM-NHI-ARGS: Debian's pam_unix lines with pam_nhi in the account
+# (required) and session (required) stacks. Public keys do not use auth.
+stack()
+{
+	cat <<-EOF
+		auth     required pam_deny.so
+		account  required pam_unix.so
+		account  required $PAM_SO $*
+		session  required pam_unix.so
+		session  required $PAM_SO $*
+	EOF
+}
+
+SSHD_LINES=("TrustedUserCAKeys $STATE/user_ca.pub"
+	"AuthorizedPrincipalsCommand $HELPER -c $CONF %u %U %s %i %f"
+	"AuthorizedPrincipalsCommandUser nhi"
+	"AuthorizedKeysFile $NHI_TMP/authorized_keys/%u"
+	"ExposeAuthInfo yes")
+start_sshd_pam "$(stack "socket=$SOCK timeout_ms=1000")" "${SSHD_LINES[@]}"
+
+# ssh_banner USER KEY [CMD...]: like ssh_as, but at
+# LogLevel INFO, where ssh prints the banner sshd sends with a PAM refusal.
+ssh_banner()
+{
+	local user=$1 key=$2
+	shift 2
+	sshd_log_mark
+	NHI_SSH_OUT=$(SSH_AUTH_SOCK= timeout 30 ssh -F /dev/null \
+		-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o IdentityAgent=none \
+		-o ConnectTimeout=5 -o LogLevel=INFO -i "$key" \
+		-p "$NHI_SSHD_PORT" -l "$user" 127.0.0.1 "$@" 2>&1 </dev/null)
+}
+
+# audit_has DESC PYTHON-EXPR: json_check over the audit export, retried for
+# up to 5 s: sshd closes the PAM session after the client has gone.
+audit_has()
+{
+	local desc=$1 expr=$2 i
+	for i in $(seq 1 50); do
+		if ctl audit export --json 2>/dev/null | python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin.read().splitlines()]
+sys.exit(0 if ('"$expr"') else 1)' 2>/dev/null; then
+			pass "$desc"
+			return
+		fi
+		sleep 0.1
+	done
+	json_check "$desc" "$expr" ctl audit export --json
+}
+
+# todo DESC REASON CMD...: a TAP TODO line, "ok" when CMD succeeds. The
+# TAP driver counts "not ok # TODO" as an expected failure and "ok # TODO"
+# as an unexpected pass, so closing the gap makes this test ask for an update.
+todo()
+{
+	local desc=$1 reason=$2
+	shift 2
+	NHI_TAP_COUNT=$((NHI_TAP_COUNT + 1))
+	if "$@"; then
+		echo "ok $NHI_TAP_COUNT - $desc # TODO $reason"
+	else
+		echo "not ok $NHI_TAP_COUNT - $desc # TODO $reason"
+	fi
+}
+
+# --- a human's broker certificate through the account and session stages
+new_cert first "$HUMAN" "$NHI_TMP/hkeys"
+if ssh_as "$HUMAN" -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- id -un &&
+	[ "$NHI_SSH_OUT" = "$HUMAN" ] &&
+	sshd_log_has "Accepted publickey for $HUMAN .*ID nhi:$HUMAN:$SERIAL"; then
+	pass "a broker certificate logs in through pam_nhi's account and session stages"
+else
+	fail "a broker certificate logs in through pam_nhi's account and session stages" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+if grep -q "login $HUMAN (human) via $NHI_PAM_SERVICE from 127.0.0.1: allow" "$NHID_LOG"; then
+	pass "the broker decided the account stage for sshd's PAM service"
+else
+	fail "the broker decided the account stage for sshd's PAM service" \
+		"$(grep login "$NHID_LOG" | tail -n 5)"
+fi
+audit_has "session open and close are audited with the certificate serial and one session id" \
+	"len([r for r in rows if r.get('type') == 'session' and r.get('subject') == '$HUMAN'
+	      and r['detail'].get('cert_serial') == $SERIAL
+	      and r['detail'].get('service') == '$NHI_PAM_SERVICE'
+	      and r['detail'].get('rhost') == '127.0.0.1'
+	      and r['detail'].get('event') in ('open', 'close')]) == 2
+	 and len({r['detail']['session'] for r in rows if r.get('type') == 'session'
+	          and r['detail'].get('cert_serial') == $SERIAL}) == 1"
+check "nhictl audit verify: the chain holds" ctl audit verify
+
+# --- automation: the gap described at the top
+# bot_login SSH-OPTION...: the automation identity's certificate logs in.
+bot_login()
+{
+	ssh_as "$BOT" "$@" -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- tty &&
+		sshd_log_has "Accepted publickey for $BOT "
+}
+bot_flagged_on_tty()
+{
+	bot_login -tt || return 1
+	ctl audit export --json | python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin]
+sys.exit(0 if any(r["detail"].get("interactive_machine") is True for r in rows
+                  if r.get("type") == "session") else 1)'
+}
+new_cert bot
+todo "an automation identity's broker certificate passes sshd's account stage" \
+	"SSH_AUTH_INFO_0 is empty at sshd's account stage" bot_login -T
+new_cert bot-tty
+todo "a machine identity on a terminal is flagged as human use" \
+	"SSH_AUTH_INFO_0 is empty at sshd's account stage" bot_flagged_on_tty
+if grep -q "login $BOT via $NHI_PAM_SERVICE from 127.0.0.1: refused: .*got no certificate" \
+	"$NHID_LOG"; then
+	pass "the broker names the gap: the account stage got no certificate"
+else
+	fail "the broker names the gap: the account stage got no certificate" \
+		"$(grep "login $BOT" "$NHID_LOG" | tail -n 3)"
+fi
+
+# --- a suspended identity: refused at the account stage, and told why. A
+# static key, so that authentication succeeds without the broker (the
+# principals helper would refuse a suspended identity's certificate first).
+expect "nhictl identity suspend" 0 "" ctl identity suspend "$HUMAN"
+if ssh_banner "$HUMAN" "$HUMAN_KEY" id -un; then
+	fail "a suspended identity is refused by sshd's account stage" "login succeeded: $NHI_SSH_OUT"
+elif ! sshd_log_has "Access denied for user $HUMAN by PAM account configuration"; then
+	fail "a suspended identity is refused by sshd's account stage" \
+		"sshd did not log a PAM account refusal" "ssh output: $NHI_SSH_OUT"
+else
+	pass "a suspended identity is refused by sshd's account stage"
+fi
+if grep -q "nhi: account $HUMAN is suspended" <<<"$NHI_SSH_OUT"; then
+	pass "the ssh client shows pam_nhi's reason"
+else
+	fail "the ssh client shows pam_nhi's reason" "ssh output: $NHI_SSH_OUT"
+fi
+audit_has "the refusal is audited as a login-check denial" \
+	"any(r.get('type') == 'deny' and r.get('subject') == '$HUMAN'
+	     and r['detail'].get('request') == 'login-check' for r in rows)"
+ctl identity resume "$HUMAN" >/dev/null 2>&1 || bail_out "cannot resume $HUMAN"
+
+# --- accounts the broker does not manage: unknown_user decides
+if ssh_as "$STRANGER" -i "$STRANGER_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$STRANGER" ]; then
+	pass "unknown_user=allow: an account the broker does not manage logs in"
+else
+	fail "unknown_user=allow: an account the broker does not manage logs in" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+start_sshd_pam "$(stack "socket=$SOCK timeout_ms=1000 unknown_user=deny")" "${SSHD_LINES[@]}"
+if ssh_as "$STRANGER" -i "$STRANGER_KEY" -- id -un; then
+	fail "unknown_user=deny: the same account is refused at the account stage" \
+		"login succeeded: $NHI_SSH_OUT"
+elif sshd_log_has "Access denied for user $STRANGER by PAM account configuration"; then
+	pass "unknown_user=deny: the same account is refused at the account stage"
+else
+	fail "unknown_user=deny: the same account is refused at the account stage" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+start_sshd_pam "$(stack "socket=$SOCK timeout_ms=1000")" "${SSHD_LINES[@]}"
+
+# --- the broker stopped: the account stage answers by broker_down
+if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$HUMAN" ]; then
+	pass "a managed human with a static key logs in while keys_mode is observe"
+else
+	fail "a managed human with a static key logs in while keys_mode is observe" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+stop_nhid
+start=$(date +%s)
+if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un; then
+	fail "nhid stopped: broker_down=deny refuses the login at the account stage" \
+		"login succeeded: $NHI_SSH_OUT"
+elif ! sshd_log_has "Access denied for user $HUMAN by PAM account configuration"; then
+	fail "nhid stopped: broker_down=deny refuses the login at the account stage" \
+		"sshd did not log a PAM account refusal" "ssh output: $NHI_SSH_OUT"
+elif [ $(($(date +%s) - start)) -gt 10 ]; then
+	fail "nhid stopped: broker_down=deny refuses the login at the account stage" \
+		"took $(($(date +%s) - start)) s for timeout_ms=1000"
+else
+	pass "nhid stopped: broker_down=deny refuses the login at the account stage"
+fi
+if ssh_as "$STRANGER" -i "$STRANGER_KEY" -- id -un; then
+	fail "nhid stopped: an account the broker cannot vouch for is refused too" \
+		"login succeeded: $NHI_SSH_OUT"
+elif kill -0 "$NHI_SSHD_PID" 2>/dev/null &&
+	sshd_log_has "Access denied for user $STRANGER by PAM account configuration"; then
+	pass "nhid stopped: an account the broker cannot vouch for is refused too"
+else
+	fail "nhid stopped: an account the broker cannot vouch for is refused too" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+
+# broker_down=allow: the same sshd (PAM reads the service file per login)
+start_sshd_pam "$(stack "socket=$SOCK timeout_ms=1000 broker_down=allow")" "${SSHD_LINES[@]}"
+if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$HUMAN" ]; then
+	pass "nhid stopped: broker_down=allow lets the login through"
+else
+	fail "nhid stopped: broker_down=allow lets the login through" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+
+# --- a hung broker: accepts and never answers. The account stage gives up
+# after timeout_ms and refuses; sshd is not held and serves the next login.
+HUNG=$NHI_TMP/hung.sock
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(16)
+held = []
+end = time.time() + 60
+while time.time() < end:
+    s.settimeout(end - time.time())
+    try: held.append(s.accept()[0])
+    except OSError: break
+' "$HUNG" &
+HUNG_PID=$!
+trap 'kill "$HUNG_PID" 2>/dev/null; stop_nhid; nhi_on_exit' EXIT
+for i in $(seq 1 50); do [ -S "$HUNG" ] && break; sleep 0.1; done
+start_sshd_pam "$(stack "socket=$HUNG timeout_ms=1000")" "${SSHD_LINES[@]}"
+start=$(date +%s)
+if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un; then
+	fail "a hung broker: the account stage refuses after timeout_ms" "login succeeded"
+elif ! sshd_log_has "Access denied for user $HUMAN by PAM account configuration"; then
+	fail "a hung broker: the account stage refuses after timeout_ms" \
+		"sshd did not log a PAM account refusal" "ssh output: $NHI_SSH_OUT"
+elif [ $(($(date +%s) - start)) -gt 10 ]; then
+	fail "a hung broker: the account stage refuses after timeout_ms" \
+		"took $(($(date +%s) - start)) s for timeout_ms=1000"
+else
+	pass "a hung broker: the account stage refuses after timeout_ms"
+fi
+# The same sshd, not restarted: PAM reads the service file at every login.
+stack "socket=$HUNG timeout_ms=1000 broker_down=allow" >"/etc/pam.d/$NHI_PAM_SERVICE"
+if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$HUMAN" ]; then
+	pass "... the same sshd serves the next login (broker_down=allow lets it through)"
+else
+	fail "... the same sshd serves the next login (broker_down=allow lets it through)" \
+		"ssh output: $NHI_SSH_OUT"
+fi
