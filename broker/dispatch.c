@@ -31,6 +31,10 @@ static const struct nhi_handler handlers[] = {
 	/* pam_nhi runs as root inside sshd, sudo and login. */
 	{ NHI_MSG_LOGIN_CHECK, NHI_ACCESS_HELPER, nhi_handle_login_check },
 	{ NHI_MSG_SESSION_EVENT, NHI_ACCESS_HELPER, nhi_handle_session_event },
+	{ NHI_MSG_IMPORT_BEGIN, NHI_ACCESS_ADMIN, nhi_handle_import_begin },
+	{ NHI_MSG_IMPORT_CHUNK, NHI_ACCESS_ADMIN, nhi_handle_import_chunk },
+	{ NHI_MSG_IMPORT_COMMIT, NHI_ACCESS_ADMIN, nhi_handle_import_commit },
+	{ NHI_MSG_IMPORT_ABORT, NHI_ACCESS_ADMIN, nhi_handle_import_abort },
 };
 
 const struct nhi_handler *nhi_dispatch_find(uint8_t type)

@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "handlers.h"
+#include "identity_fields.h"
 #include "log.h"
 #include "names.h"
 #include "nss_export.h"
@@ -915,4 +916,21 @@ out:
 	nhi_audit_detail_free(d);
 	nhi_identity_clear(&id);
 	return r;
+}
+
+/* The checks of add and set, for the records of an identity import. */
+int nhi_identity_apply_fields(struct nhi_call *c, struct nhi_identity *id)
+{
+	return apply_fields(c, id);
+}
+
+int nhi_identity_parse_selector(struct nhi_call *c, const char *text,
+                                enum nhi_selector_kind *ret_kind, char **ret_value)
+{
+	return parse_selector(c, text, ret_kind, ret_value);
+}
+
+int nhi_identity_assign_account(struct nhi_call *c, struct nhi_identity *id)
+{
+	return assign_account(c, id);
 }

@@ -36,5 +36,10 @@ int nhi_handle_principals_query(struct nhi_call *c);
 /* handle_login.c: pam_nhi */
 int nhi_handle_login_check(struct nhi_call *c);
 int nhi_handle_session_event(struct nhi_call *c);
+/* handle_import.c: nhictl identity import, staged */
+int nhi_handle_import_begin(struct nhi_call *c);
+int nhi_handle_import_chunk(struct nhi_call *c);
+int nhi_handle_import_commit(struct nhi_call *c);
+int nhi_handle_import_abort(struct nhi_call *c);
 
 #endif

@@ -43,6 +43,7 @@ static void usage_identity(FILE *f)
 	        "       nhictl identity show NAME\n"
 	        "       nhictl identity set NAME [FIELD OPTIONS] [--clear FIELD]...\n"
 	        "       nhictl identity suspend|resume|retire NAME\n"
+	        "       nhictl identity import FILE|-   (see identity import --help)\n"
 	        "\n"
 	        "Field options (add and set):\n"
 	        "  --kind KIND             human, automation, service or breakglass\n"
@@ -433,6 +434,8 @@ int nhictl_cmd_identity(struct nhictl *ctl, int argc, char **argv)
 		return identity_change(ctl, argc - 1, argv + 1, false);
 	if (strcmp(sub, "set") == 0)
 		return identity_change(ctl, argc - 1, argv + 1, true);
+	if (strcmp(sub, "import") == 0)
+		return nhictl_cmd_identity_import(ctl, argc - 1, argv + 1);
 	if (strcmp(sub, "list") == 0)
 		return identity_list(ctl, argc - 1, argv + 1);
 	if (strcmp(sub, "show") == 0 || strcmp(sub, "suspend") == 0 || strcmp(sub, "resume") == 0 ||

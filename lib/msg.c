@@ -34,6 +34,10 @@ const char *nhi_msg_name(uint8_t type)
 	case NHI_MSG_PRINCIPALS_QUERY: return "principals-query";
 	case NHI_MSG_LOGIN_CHECK: return "login-check";
 	case NHI_MSG_SESSION_EVENT: return "session-event";
+	case NHI_MSG_IMPORT_BEGIN: return "import-begin";
+	case NHI_MSG_IMPORT_CHUNK: return "import-chunk";
+	case NHI_MSG_IMPORT_COMMIT: return "import-commit";
+	case NHI_MSG_IMPORT_ABORT: return "import-abort";
 	}
 	return NULL;
 }

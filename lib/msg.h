@@ -48,6 +48,12 @@ enum nhi_msg_type {
 	NHI_MSG_SESSION_EVENT = 61,  /* event (open | close), user, service, session,
 				      * rhost?, tty?, method?, key_type?, key_fp?,
 				      * cert_serial?, cert_key_id? -> seq? */
+	/* Identity import (admins): a staged upload, applied in one transaction. */
+	NHI_MSG_IMPORT_BEGIN = 35,   /* -> import_id */
+	NHI_MSG_IMPORT_CHUNK = 36,   /* import_id, record (blob: one encoded record each,
+				      * with its source line), repeated -> staged */
+	NHI_MSG_IMPORT_COMMIT = 37,  /* import_id -> created, updated, unchanged */
+	NHI_MSG_IMPORT_ABORT = 38,   /* import_id -> nothing; the staging is dropped */
 	/* Ranges by area; each area adds its types here, in its range.
 	 *  30-39  accounts, groups and the NSS cache (identity import)
 	 *  40-49  static keys: the keys helper, discovery, retirement

@@ -18,6 +18,7 @@ PACKAGES=(
 	openssh-server openssh-client pamtester sudo passwd
 	libpam-wrapper libnss-wrapper libuid-wrapper libpamtest0-dev
 	iproute2 ca-certificates procps
+	libjansson-dev
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -1,0 +1,226 @@
+/* NSS lookups, in-process: nss_nhi next to nss_files, nss_db and
+ * libnss-cache, each module dlopen'ed and its _nss_<name>_getpwnam_r and
+ * _nss_<name>_getpwuid_r called directly (what glibc's NSS dispatch does
+ * after its own fixed overhead, the same for every module). bench/nss.sh
+ * builds every module's data from one passwd file and runs this in a
+ * private mount namespace so the fixed paths point at the temp files.
+ *
+ *   nss write PASSWD OUT       nss_nhi's cache from PASSWD; prints the time
+ *   nss run N NHI_SO CACHE     lookups over N accounts u000000.. (uid
+ *                              100000+i); CACHE is libnss-cache's file */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <nss.h>
+#include <stdbool.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "nsscache.h"
+
+#define SAMPLES_MAX 20000u
+#define SAMPLES_MIN 5u
+#define BUDGET_NS   500000000ull /* per module and lookup kind */
+#define UID_BASE    100000u
+
+typedef enum nss_status getpwnam_fn(const char *, struct passwd *, char *, size_t, int *);
+typedef enum nss_status getpwuid_fn(uid_t, struct passwd *, char *, size_t, int *);
+
+struct module {
+	const char *name, *so;
+	getpwnam_fn *getpwnam;
+	getpwuid_fn *getpwuid;
+	double med[3], p99[3];
+	bool ok;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* kind 0: getpwnam hit, 1: getpwnam miss, 2: getpwuid hit. Every answer
+ * is checked, so a module that finds nothing cannot look fast. */
+static int measure(struct module *m, unsigned kind, unsigned n, uint64_t *t)
+{
+	char buf[1024], name[32];
+	struct passwd pw;
+	uint64_t start = now_ns(), t0;
+	size_t i;
+	int e;
+
+	for (i = 0; i < SAMPLES_MAX && (i < SAMPLES_MIN || now_ns() - start < BUDGET_NS); i++) {
+		unsigned k = (unsigned)(next_rand() % n);
+		enum nss_status st;
+
+		snprintf(name, sizeof(name), kind == 1 ? "x%06u" : "u%06u", k);
+		t0 = now_ns();
+		if (kind == 2)
+			st = m->getpwuid(UID_BASE + k, &pw, buf, sizeof(buf), &e);
+		else
+			st = m->getpwnam(name, &pw, buf, sizeof(buf), &e);
+		t[i] = now_ns() - t0;
+		if (kind == 1 ? st != NSS_STATUS_NOTFOUND
+		              : st != NSS_STATUS_SUCCESS || pw.pw_uid != UID_BASE + k) {
+			fprintf(stderr, "nss: %s: lookup %u of %s gave status %d\n", m->name, kind,
+			        name, (int)st);
+			return -1;
+		}
+	}
+	qsort(t, i, sizeof(*t), cmp_u64);
+	m->med[kind] = (double)t[i / 2];
+	m->p99[kind] = (double)t[(i * 99) / 100];
+	return 0;
+}
+
+static int cmd_run(unsigned n, const char *nhi_so, const char *cache_path)
+{
+	struct module mods[] = {
+	        {.name = "nhi", .so = nhi_so},
+	        {.name = "files", .so = "libnss_files.so.2"},
+	        {.name = "db", .so = "libnss_db.so.2"},
+	        {.name = "cache", .so = "libnss_cache.so.2"},
+	};
+	static const char *const kinds[] = {"getpwnam hit", "getpwnam miss", "getpwuid"};
+	uint64_t *t = calloc(SAMPLES_MAX, sizeof(*t));
+
+	if (t == NULL)
+		return 1;
+	for (size_t m = 0; m < sizeof(mods) / sizeof(mods[0]); m++) {
+		char sym[64];
+		void *h = dlopen(mods[m].so, RTLD_NOW | RTLD_LOCAL);
+		if (h == NULL) {
+			fprintf(stderr, "nss: %s: %s\n", mods[m].so, dlerror());
+			continue;
+		}
+		snprintf(sym, sizeof(sym), "_nss_%s_getpwnam_r", mods[m].name);
+		mods[m].getpwnam = (getpwnam_fn *)dlsym(h, sym);
+		snprintf(sym, sizeof(sym), "_nss_%s_getpwuid_r", mods[m].name);
+		mods[m].getpwuid = (getpwuid_fn *)dlsym(h, sym);
+		if (mods[m].getpwnam == NULL || mods[m].getpwuid == NULL) {
+			fprintf(stderr, "nss: %s: no getpwnam_r/getpwuid_r\n", mods[m].so);
+			continue;
+		}
+		if (strcmp(mods[m].name, "cache") == 0) {
+			void (*set_path)(const char *) =
+			        (void (*)(const char *))dlsym(h, "_nss_cache_setpwent_path");
+			if (set_path == NULL) {
+				fprintf(stderr, "nss: libnss-cache without setpwent_path\n");
+				continue;
+			}
+			set_path(cache_path);
+		}
+		mods[m].ok = true;
+		for (unsigned k = 0; k < 3 && mods[m].ok; k++)
+			mods[m].ok = measure(&mods[m], k, n, t) == 0;
+	}
+	for (unsigned k = 0; k < 3; k++) {
+		for (size_t m = 0; m < sizeof(mods) / sizeof(mods[0]); m++) {
+			if (!mods[m].ok) {
+				printf("%7u  %-14s %-6s %12s\n", n, kinds[k], mods[m].name,
+				       "failed");
+				continue;
+			}
+			printf("%7u  %-14s %-6s %12.0f %12.0f %9.2fx\n", n, kinds[k], mods[m].name,
+			       mods[m].med[k], mods[m].p99[k],
+			       mods[0].ok ? mods[m].med[k] / mods[0].med[k] : 0.0);
+		}
+	}
+	free(t);
+	return mods[0].ok ? 0 : 1;
+}
+
+/* nss_nhi's cache from a passwd file, timed: what the broker's writer does. */
+static int cmd_write(const char *passwd, const char *out)
+{
+	struct nhi_nss_user *users = NULL;
+	size_t n = 0, cap = 0;
+	char *line = NULL, *f[7];
+	size_t len = 0;
+	uint64_t t0;
+	FILE *in = fopen(passwd, "re");
+	int r = 1;
+
+	if (in == NULL) {
+		fprintf(stderr, "nss: %s: %s\n", passwd, strerror(errno));
+		return 1;
+	}
+	while (getline(&line, &len, in) > 0) {
+		char *p = strdup(line), *s = p;
+		size_t k;
+		if (p == NULL)
+			goto out;
+		p[strcspn(p, "\n")] = '\0';
+		for (k = 0; k < 7 && s != NULL; k++) {
+			f[k] = s;
+			if ((s = strchr(s, ':')) != NULL)
+				*s++ = '\0';
+		}
+		if (k != 7) {
+			free(p);
+			continue;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 1024 : cap * 2;
+			struct nhi_nss_user *grown = reallocarray(users, cap, sizeof(*users));
+			if (grown == NULL)
+				goto out;
+			users = grown;
+		}
+		users[n++] = (struct nhi_nss_user){.name = f[0],
+		                                   .uid = (uint32_t)strtoul(f[2], NULL, 10),
+		                                   .gid = (uint32_t)strtoul(f[3], NULL, 10),
+		                                   .gecos = f[4],
+		                                   .home = f[5],
+		                                   .shell = f[6]};
+	}
+	t0 = now_ns();
+	if ((r = nhi_nsscache_write(out, 1, users, n, NULL, 0)) < 0) {
+		fprintf(stderr, "nss: writing %s: %s\n", out, nhi_strerror(r));
+		r = 1;
+		goto out;
+	}
+	printf("nss_nhi cache writer: %zu accounts in %.1f ms\n", n, (double)(now_ns() - t0) / 1e6);
+	r = 0;
+out:
+	/* The strings are the split lines; a one-shot tool lets exit free them. */
+	free(users);
+	free(line);
+	fclose(in);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "write") == 0)
+		return cmd_write(argv[2], argv[3]);
+	if (argc == 5 && strcmp(argv[1], "run") == 0)
+		return cmd_run((unsigned)strtoul(argv[2], NULL, 10), argv[3], argv[4]);
+	fprintf(stderr, "usage: nss write PASSWD OUT | nss run N NHI_SO CACHE\n");
+	return 2;
+}
