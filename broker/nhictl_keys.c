@@ -29,6 +29,8 @@ static void usage_keys(FILE *f)
 {
 	fprintf(f, "usage: nhictl keys list [--account NAME] [--json]\n"
 	           "       nhictl keys show FINGERPRINT [--json]\n"
+	           "       nhictl keys retire|restore FINGERPRINT [--json]\n"
+	           "       nhictl keys except FINGERPRINT --owner IDENTITY --reason TEXT --until DATE\n"
 	           "\n"
 	           "Static keys found in authorized_keys files when sshd asked about a login.\n"
 	           "\n"
@@ -137,5 +139,11 @@ int nhictl_cmd_keys(struct nhictl *ctl, int argc, char **argv)
 		return keys_list(ctl, argc - 1, argv + 1);
 	if (strcmp(sub, "show") == 0)
 		return keys_show(ctl, argc - 1, argv + 1);
+	if (strcmp(sub, "retire") == 0)
+		return nhictl_keys_retire(ctl, argc - 1, argv + 1);
+	if (strcmp(sub, "restore") == 0)
+		return nhictl_keys_restore(ctl, argc - 1, argv + 1);
+	if (strcmp(sub, "except") == 0)
+		return nhictl_keys_except(ctl, argc - 1, argv + 1);
 	return nhictl_usage_error("keys", "unknown subcommand '%s'", sub);
 }
