@@ -6,7 +6,7 @@
  * is asking about. keys_mode = observe (the default) changes nothing for
  * the login: every parsed matching line is answered with its options, and
  * with keys_grace > 0 an expiry-time of first_seen + grace is added.
- * keys_mode = enforce retires every static key the query finds (see
+ * keys_mode = enforce retires the static key sshd asks about (see
  * broker/retire.h and handle_keys_retire.c) unless an exception that has
  * not ended keeps it: such a key is answered with an expiry-time at the
  * exception's end. A retired key is never answered, in either mode. */
@@ -20,7 +20,6 @@
 #include "discover.h"
 #include "err.h"
 #include "handlers.h"
-#include "krl_export.h"
 #include "log.h"
 #include "names.h"
 #include "sshkey.h"
@@ -189,8 +188,9 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		until = 0;
 		if ((r = record_key(c, q->account, fk, now, &first_seen, &state, &until)) < 0)
 			goto out;
-		/* cert-authority lines are for certificates, not for a plain key. */
-		if (fk->ak->opts.cert_authority)
+		/* cert-authority lines are for certificates, not for a plain key;
+		 * other keys are retired when sshd asks about them. */
+		if (fk->ak->opts.cert_authority || !nhi_key_equal(fk->ak->key, q->key))
 			continue;
 		excepted = state != NULL && strcmp(state, "excepted") == 0 && until > now;
 		if (cfg->keys_mode == NHI_KEYS_ENFORCE && !excepted) {
@@ -203,8 +203,7 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 			retired++;
 			continue;
 		}
-		if ((state != NULL && strcmp(state, "retired") == 0) ||
-		    !nhi_key_equal(fk->ak->key, q->key) || matched >= KEYS_MATCH_MAX)
+		if ((state != NULL && strcmp(state, "retired") == 0) || matched >= KEYS_MATCH_MAX)
 			continue;
 		matched++;
 		expiry = 0;
@@ -222,10 +221,9 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		free(line);
 		line = NULL;
 	}
-	if (retired > 0 && (r = nhi_krl_export(c->b)) < 0) {
-		r = nhi_call_error(c, r, "cannot write the KRL: %s", nhi_strerror(r));
-		goto out;
-	}
+	/* The server rewrites the KRL once the batch has committed. */
+	if (retired > 0)
+		c->b->krl_dirty = true;
 	r = 0;
 out:
 	free(state);

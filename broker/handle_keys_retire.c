@@ -13,7 +13,6 @@
 #include "discover.h"
 #include "err.h"
 #include "handlers.h"
-#include "krl_export.h"
 #include "log.h"
 #include "names.h"
 #include "retire.h"
@@ -53,8 +52,8 @@ out:
 	return 0;
 }
 
-int nhi_keys_retire_in(struct nhi_call *c, const char *actor, const char *account,
-                       const char *path, const struct nhi_key *key, const char *fingerprint)
+int nhi_keys_retire_in(struct nhi_call *c, const char *actor, const char *account, const char *path,
+                       const struct nhi_key *key, const char *fingerprint)
 {
 	size_t removed = 0;
 	int r;
@@ -157,10 +156,11 @@ int nhi_handle_keys_retire(struct nhi_call *c)
 		r = nhi_keys_retire_in(c, c->peer->name, rows[i].account, rows[i].path, key, fp);
 		nhi_key_free(key);
 		if (r == 0)
-			r = add_result(c, &rows[i], "retired", "removed", key != NULL ? "yes" : "no");
+			r = add_result(c, &rows[i], "retired", "removed",
+			               key != NULL ? "yes" : "no");
 	}
-	if (r == 0 && (r = nhi_krl_export(c->b)) < 0)
-		r = nhi_call_error(c, r, "cannot write the KRL: %s", nhi_strerror(r));
+	if (r == 0)
+		c->b->krl_dirty = true; /* rewritten once the batch commits */
 out:
 	nhi_static_key_list_free(rows, n);
 	return r;
@@ -197,8 +197,8 @@ int nhi_handle_keys_restore(struct nhi_call *c)
 		}
 		r = add_result(c, &rows[i], "observed", "restored", restored ? "yes" : "no");
 	}
-	if (r == 0 && (r = nhi_krl_export(c->b)) < 0)
-		r = nhi_call_error(c, r, "cannot write the KRL: %s", nhi_strerror(r));
+	if (r == 0)
+		c->b->krl_dirty = true; /* rewritten once the batch commits */
 out:
 	nhi_static_key_list_free(rows, n);
 	return r;
@@ -227,7 +227,8 @@ int nhi_handle_keys_except(struct nhi_call *c)
 		goto out;
 	}
 	if (nhi_kv_i64(c->args, "until", &until) < 0 || until <= now) {
-		r = nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT, "the exception must end in the future");
+		r = nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT,
+		                   "the exception must end in the future");
 		goto out;
 	}
 	if ((r = rows_of(c, fp, &rows, &n)) < 0)
@@ -247,8 +248,8 @@ int nhi_handle_keys_except(struct nhi_call *c)
 	}
 	/* An exception takes a retired key out of the KRL; the line itself
 	 * comes back with keys restore. */
-	if (r == 0 && was_retired && (r = nhi_krl_export(c->b)) < 0)
-		r = nhi_call_error(c, r, "cannot write the KRL: %s", nhi_strerror(r));
+	if (r == 0 && was_retired)
+		c->b->krl_dirty = true;
 out:
 	nhi_static_key_list_free(rows, n);
 	return r;

@@ -42,8 +42,8 @@ out:
 	return r;
 }
 
-/* A retired static key is listed by the SHA-256 hash of its blob, which its
- * fingerprint carries: the store keeps the fingerprint, not the key. */
+/* A retired static key (unless enrolled as a device key) is listed by the SHA-256 hash of its blob,
+ * which its fingerprint carries: the store keeps the fingerprint, not the key. */
 static int add_retired_static_keys(struct nhi_broker *b, struct nhi_krl *krl)
 {
 	struct nhi_static_key *keys = NULL;
@@ -55,7 +55,17 @@ static int add_retired_static_keys(struct nhi_broker *b, struct nhi_krl *krl)
 	if ((r = nhi_store_static_key_list(b->store, NULL, NULL, &keys, &n)) < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
+		struct nhi_device_key dk = {0};
+		bool device_key;
+
 		if (keys[i].state == NULL || strcmp(keys[i].state, "retired") != 0)
+			continue;
+		/* RevokedKeys is host-wide: a key enrolled as a device key must
+		 * keep working for its engineer, whatever file it was also in. */
+		device_key = nhi_store_device_key_get(b->store, keys[i].fingerprint, &dk) == 0 &&
+		             !dk.revoked;
+		nhi_device_key_clear(&dk);
+		if (device_key)
 			continue;
 		if (strncmp(keys[i].fingerprint, "SHA256:", 7) != 0 ||
 		    strlen(keys[i].fingerprint) != 7 + 43) {

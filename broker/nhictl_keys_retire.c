@@ -69,12 +69,9 @@ static int parse_until(const char *s, int64_t *ret)
 static int run(struct nhictl *ctl, const char *cmd, uint8_t type, int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"owner", required_argument, NULL, 'o'},
-	        {"reason", required_argument, NULL, 'r'},
-	        {"until", required_argument, NULL, 'u'},
-	        {"json", no_argument, NULL, 'j'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
+	        {"owner", required_argument, NULL, 'o'}, {"reason", required_argument, NULL, 'r'},
+	        {"until", required_argument, NULL, 'u'}, {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	const char *owner = NULL, *reason = NULL, *until_text = NULL;
 	bool except = type == NHI_MSG_KEYS_EXCEPT;
@@ -84,8 +81,7 @@ static int run(struct nhictl *ctl, const char *cmd, uint8_t type, int argc, char
 	int opt, rc, r;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, except ? ":o:r:u:jh" : ":jh", options, NULL)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, except ? ":o:r:u:jh" : ":jh", options, NULL)) != -1) {
 		if (except && opt == 'o')
 			owner = optarg;
 		else if (except && opt == 'r')
@@ -106,7 +102,8 @@ static int run(struct nhictl *ctl, const char *cmd, uint8_t type, int argc, char
 		        argv[optind]);
 	if (except) {
 		if (owner == NULL || reason == NULL || until_text == NULL)
-			return nhictl_usage_error(cmd, "--owner, --reason and --until are required");
+			return nhictl_usage_error(cmd,
+			                          "--owner, --reason and --until are required");
 		if (parse_until(until_text, &until) < 0)
 			return nhictl_usage_error(cmd,
 			                          "invalid date '%s': YYYY-MM-DD, "

@@ -137,7 +137,8 @@ static int write_backup(struct nhi_broker *b, const char *account, const char *f
 	struct tm tm;
 	int dfd = -1, r, n;
 
-	if (gmtime_r(&now, &tm) == NULL || strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
 		return NHI_ERR_SYSTEM;
 	if ((r = backup_prefix(account, fingerprint, prefix, sizeof(prefix))) < 0)
 		return r;
@@ -206,8 +207,8 @@ static int key_file_replace(struct key_file *f, const char *data, size_t len)
 	if (fstatat(f->dirfd, f->name, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    now.st_ino != f->st.st_ino || now.st_dev != f->st.st_dev)
 		return NHI_ERR_FILE_UNSAFE;
-	return nhi_atomic_write_at(f->dirfd, f->name, data, len, f->st.st_mode & 0777,
-	                           f->st.st_uid, f->st.st_gid);
+	return nhi_atomic_write_at(f->dirfd, f->name, data, len, f->st.st_mode & 0777, f->st.st_uid,
+	                           f->st.st_gid);
 }
 
 int nhi_retire_key_in_file(struct nhi_broker *b, const char *account, const char *path,
@@ -226,7 +227,8 @@ int nhi_retire_key_in_file(struct nhi_broker *b, const char *account, const char
 		r = 0;
 		goto out;
 	}
-	if (r < 0 || (r = nhi_authkeys_remove_key(f.data, f.len, key, &kept, &kept_len, &removed)) < 0)
+	if (r < 0 ||
+	    (r = nhi_authkeys_remove_key(f.data, f.len, key, &kept, &kept_len, &removed)) < 0)
 		goto out;
 	if (removed == 0)
 		goto out;
@@ -253,9 +255,10 @@ static int read_newest_backup(struct nhi_broker *b, const char *account, const c
                               char **ret, size_t *ret_len)
 {
 	char prefix[BACKUP_NAME_MAX], best[BACKUP_NAME_MAX] = "";
-	static const struct nhi_file_rules rules = {
-	        .owner = 0, .allow_root_owner = true, .forbidden = 077,
-	        .max_size = NHI_DISCOVER_FILE_MAX};
+	static const struct nhi_file_rules rules = {.owner = 0,
+	                                            .allow_root_owner = true,
+	                                            .forbidden = 077,
+	                                            .max_size = NHI_DISCOVER_FILE_MAX};
 	struct dirent *de;
 	DIR *dir;
 	int dfd, fd, r;

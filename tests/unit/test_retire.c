@@ -41,8 +41,7 @@ static void check_remove(const char *in, const char *want, size_t want_removed)
 
 Test(retire, removes_only_the_key_and_keeps_the_rest_byte_for_byte)
 {
-	check_remove("# keys\n" KEY1 " alice@laptop\n" KEY2 " bob\n",
-	             "# keys\n" KEY2 " bob\n", 1);
+	check_remove("# keys\n" KEY1 " alice@laptop\n" KEY2 " bob\n", "# keys\n" KEY2 " bob\n", 1);
 	/* Options, CRLF endings, blank lines, odd spacing and junk stay. */
 	check_remove("\n  \t\n" KEY2 " x\r\n"
 	             "no-pty,from=\"10.0.0.1\" " KEY1 " c\r\n"
