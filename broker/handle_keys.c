@@ -261,7 +261,13 @@ static int put_static_key(struct nhi_kv *rec, const struct nhi_static_key *k)
 	    (r = nhi_kv_add_i64(rec, "first_seen", k->first_seen)) < 0 ||
 	    (r = nhi_kv_add_i64(rec, "last_seen", k->last_seen)) < 0 ||
 	    (k->options != NULL && (r = nhi_kv_add_str(rec, "options", k->options)) < 0) ||
-	    (k->comment != NULL && (r = nhi_kv_add_str(rec, "comment", k->comment)) < 0))
+	    (k->comment != NULL && (r = nhi_kv_add_str(rec, "comment", k->comment)) < 0) ||
+	    (k->exception_owner != NULL &&
+	     (r = nhi_kv_add_str(rec, "exception_owner", k->exception_owner)) < 0) ||
+	    (k->exception_reason != NULL &&
+	     (r = nhi_kv_add_str(rec, "exception_reason", k->exception_reason)) < 0) ||
+	    (k->exception_until > 0 &&
+	     (r = nhi_kv_add_i64(rec, "exception_until", k->exception_until)) < 0))
 		return r;
 	return 0;
 }

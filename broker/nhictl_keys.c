@@ -22,6 +22,9 @@ static const struct nhictl_field key_fields[] = {
         {"comment", "comment", NHICTL_STR, false},
         {"first_seen", "first_seen", NHICTL_TIME, false},
         {"last_seen", "last_seen", NHICTL_TIME, true},
+        {"exception_owner", "exception_owner", NHICTL_STR, false},
+        {"exception_reason", "exception_reason", NHICTL_STR, false},
+        {"exception_until", "exception_until", NHICTL_TIME, false},
 };
 #define N_KEY_FIELDS (sizeof(key_fields) / sizeof(key_fields[0]))
 

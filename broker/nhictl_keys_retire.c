@@ -69,9 +69,12 @@ static int parse_until(const char *s, int64_t *ret)
 static int run(struct nhictl *ctl, const char *cmd, uint8_t type, int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"owner", required_argument, NULL, 'o'}, {"reason", required_argument, NULL, 'r'},
-	        {"until", required_argument, NULL, 'u'}, {"json", no_argument, NULL, 'j'},
-	        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+	        {"owner", required_argument, NULL, 'o'},
+	        {"reason", required_argument, NULL, 'r'},
+	        {"until", required_argument, NULL, 'u'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *owner = NULL, *reason = NULL, *until_text = NULL;
 	bool except = type == NHI_MSG_KEYS_EXCEPT;

@@ -8,7 +8,7 @@
 . "$top_srcdir/tests/integration/broker-lib.sh"
 
 require_root
-plan 31
+plan 32
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-keys
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -175,6 +175,11 @@ else
 	fail "except: the line carries expiry-time at the exception's end" "$out"
 fi
 login_works "except: the key logs in while the exception runs" "$BOB" "$BKEY"
+json_check "except: keys show has the owner, reason and end" \
+	"rows[0]['state'] == 'excepted' and rows[0]['exception_owner'] == 'ops' and
+	 rows[0]['exception_reason'] == 'legacy backup job' and
+	 rows[0]['exception_until'] == $(date -u -d "$UNTIL" +%s)" \
+	ctl keys show "$BFP" --json
 expect "except: the exception is audited with owner and reason" 0 \
 	"retire .*${BFP//+/.}.*excepted.*legacy backup job" ctl audit export
 while [ "$(date +%s)" -le "$(date -u -d "$UNTIL" +%s)" ]; do sleep 1; done
