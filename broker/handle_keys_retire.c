@@ -176,26 +176,31 @@ int nhi_handle_keys_restore(struct nhi_call *c)
 	if ((r = fingerprint_arg(c, &fp)) < 0 || (r = rows_of(c, fp, &rows, &n)) < 0)
 		goto out;
 	for (size_t i = 0; i < n && r == 0; i++) {
-		bool restored = false;
+		bool restored = false,
+		     retired = rows[i].state != NULL && strcmp(rows[i].state, "retired") == 0;
+		const char *state = retired ? "observed" : rows[i].state;
 
-		if (rows[i].state == NULL || strcmp(rows[i].state, "retired") != 0)
-			continue;
-		if ((r = nhi_store_static_key_set_state(c->b->store, fp, rows[i].account,
-		                                        rows[i].path, "observed", NULL, NULL, 0,
-		                                        NULL)) < 0) {
+		/* An excepted key keeps its exception; only its line comes back. */
+		if (retired && (r = nhi_store_static_key_set_state(c->b->store, fp, rows[i].account,
+		                                                   rows[i].path, "observed", NULL,
+		                                                   NULL, 0, NULL)) < 0) {
 			r = nhi_call_error(c, r, "cannot restore %s: %s", fp, nhi_strerror(r));
 			break;
 		}
-		if ((r = audit_retire(c, c->peer->name, fp, "restored", rows[i].account,
-		                      rows[i].path, NULL)) < 0)
-			break;
 		r = nhi_restore_key_in_file(c->b, rows[i].account, rows[i].path, fp, &restored);
-		if (r < 0) {
+		if (r == NHI_ERR_NOT_FOUND) {
+			r = 0; /* no backup, or the file is gone: nothing to put back */
+		} else if (r < 0) {
 			r = nhi_call_error(c, r, "cannot put %s back in %s: %s", fp, rows[i].path,
 			                   nhi_strerror(r));
 			break;
 		}
-		r = add_result(c, &rows[i], "observed", "restored", restored ? "yes" : "no");
+		if ((retired || restored) &&
+		    (r = audit_retire(c, c->peer->name, fp, "restored", rows[i].account,
+		                      rows[i].path, NULL)) < 0)
+			break;
+		r = add_result(c, &rows[i], state != NULL ? state : "observed", "restored",
+		               restored ? "yes" : "no");
 	}
 	if (r == 0)
 		c->b->krl_dirty = true; /* rewritten once the batch commits */

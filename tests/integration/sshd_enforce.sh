@@ -8,7 +8,7 @@
 . "$top_srcdir/tests/integration/broker-lib.sh"
 
 require_root
-plan 32
+plan 36
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-keys
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -206,6 +206,13 @@ else
 	fail "keys restore: the line is back, as carol's file, and out of the KRL" \
 		"$(cat "$(key_file_of "$CAROL")")"
 fi
+# A retired key gets an exception: out of the KRL, its line back by restore.
+expect "except on a retired key" 0 "excepted" ctl keys except "$AFP" --owner ops \
+	--reason "migration pending" --until "$(date -u -d '+1 hour' +%Y-%m-%d)T23:59:59Z"
+if ! krl_has "$AKEY.pub"; then pass "except: a retired key leaves the KRL"
+else fail "except: a retired key leaves the KRL"; fi
+expect "keys restore brings an excepted key's line back" 0 "excepted" ctl keys restore "$AFP"
+login_works "except + restore: the once retired key logs in again" "$ALICE" "$AKEY"
 expect "keys retire of an unknown key fails" 1 "no static key" \
 	ctl keys retire "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
