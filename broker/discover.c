@@ -106,19 +106,21 @@ static bool in_home(const char *sofar, size_t len, const char *home)
 	       (sofar[hl] == '/' || sofar[hl] == '\0');
 }
 
-/* Opens path for reading without following any symlink. 0 and *ret_fd, or
- * NHI_ERR_NOT_FOUND (missing: not a finding), or NHI_ERR_FILE_UNSAFE with
- * *ret_reason set. */
-static int open_safely(const char *path, const char *home, uid_t uid, int *ret_fd,
+/* Opens path for reading without following any symlink. 0 and *ret_fd (and
+ * the directory holding it in *ret_dirfd unless NULL), or NHI_ERR_NOT_FOUND
+ * (missing: not a finding), or NHI_ERR_FILE_UNSAFE with *ret_reason set. */
+static int open_safely(const char *path, const char *home, uid_t uid, int *ret_dirfd, int *ret_fd,
                        const char **ret_reason)
 {
 	char sofar[NHI_DISCOVER_PATH_MAX + 1] = "", comp[NHI_DISCOVER_PATH_MAX + 1];
 	const char *p = path, *end;
 	size_t len = 0;
 	struct stat st;
-	int fd, next, r;
+	int fd, dirfd = -1, next, r;
 
 	*ret_fd = -1;
+	if (ret_dirfd != NULL)
+		*ret_dirfd = -1;
 	if (path[0] != '/') {
 		*ret_reason = "not an absolute path";
 		return NHI_ERR_FILE_UNSAFE;
@@ -176,7 +178,7 @@ static int open_safely(const char *path, const char *home, uid_t uid, int *ret_f
 		        errno == ELOOP ? "the file is a symlink" : "the file cannot be opened";
 		goto out;
 	}
-	close(fd);
+	dirfd = fd;
 	fd = next;
 	if (fstat(fd, &st) < 0) {
 		r = NHI_ERR_SYSTEM;
@@ -201,11 +203,28 @@ static int open_safely(const char *path, const char *home, uid_t uid, int *ret_f
 	} else {
 		*ret_fd = fd;
 		fd = -1;
+		if (ret_dirfd != NULL) {
+			*ret_dirfd = dirfd;
+			dirfd = -1;
+		}
 		r = 0;
 	}
 out:
 	if (fd >= 0)
 		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
+	return r;
+}
+
+int nhi_discover_open(const char *path, const char *home, uid_t uid, int *ret_dirfd, int *ret_fd,
+                      const char **ret_reason)
+{
+	const char *reason = NULL;
+	int r = open_safely(path, home, uid, ret_dirfd, ret_fd, &reason);
+
+	if (ret_reason != NULL)
+		*ret_reason = reason;
 	return r;
 }
 
@@ -263,7 +282,7 @@ static int read_file(struct nhi_discovery *d, const char *path)
 	unsigned line = 0;
 	int fd = -1, r;
 
-	r = open_safely(path, d->home, d->uid, &fd, &reason);
+	r = open_safely(path, d->home, d->uid, NULL, &fd, &reason);
 	if (r == NHI_ERR_NOT_FOUND)
 		return 0;
 	if (r == NHI_ERR_FILE_UNSAFE || r == NHI_ERR_FILE_TOO_LARGE)

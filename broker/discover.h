@@ -54,6 +54,13 @@ int nhi_discover_account(const struct nhi_config *cfg, const char *account,
                          struct nhi_discovery *ret);
 void nhi_discovery_clear(struct nhi_discovery *d);
 
+/* Opens one key file of the account at home/uid by the rules above: the
+ * file in *ret_fd and the directory holding it in *ret_dirfd, for a
+ * rewrite that follows no link. Errors as for reading; *ret_reason is a
+ * static text when the file is unsafe. */
+int nhi_discover_open(const char *path, const char *home, uid_t uid, int *ret_dirfd, int *ret_fd,
+                      const char **ret_reason);
+
 /* Expands %h, %u and %% in pattern; NHI_ERR_INVALID_FORMAT for any other
  * %-sequence, NHI_ERR_STRING_TOO_LARGE past NHI_DISCOVER_PATH_MAX. */
 int nhi_discover_expand(const char *pattern, const char *home, const char *account, char **ret);

@@ -27,6 +27,9 @@ static const struct nhi_handler handlers[] = {
 	{ NHI_MSG_KEYS_QUERY, NHI_ACCESS_HELPER, nhi_handle_keys_query },
 	{ NHI_MSG_KEYS_LIST, NHI_ACCESS_ADMIN, nhi_handle_keys_list },
 	{ NHI_MSG_KEYS_SHOW, NHI_ACCESS_ADMIN, nhi_handle_keys_show },
+	{ NHI_MSG_KEYS_RETIRE, NHI_ACCESS_ADMIN, nhi_handle_keys_retire },
+	{ NHI_MSG_KEYS_RESTORE, NHI_ACCESS_ADMIN, nhi_handle_keys_restore },
+	{ NHI_MSG_KEYS_EXCEPT, NHI_ACCESS_ADMIN, nhi_handle_keys_except },
 	{ NHI_MSG_PRINCIPALS_QUERY, NHI_ACCESS_HELPER, nhi_handle_principals_query },
 	/* pam_nhi runs as root inside sshd, sudo and login. */
 	{ NHI_MSG_LOGIN_CHECK, NHI_ACCESS_HELPER, nhi_handle_login_check },

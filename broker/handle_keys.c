@@ -6,9 +6,10 @@
  * is asking about. keys_mode = observe (the default) changes nothing for
  * the login: every parsed matching line is answered with its options, and
  * with keys_grace > 0 an expiry-time of first_seen + grace is added.
- * Retirement (keys_mode = enforce) is not implemented yet: enforce answers
- * as observe does and says so in the log, rather than refusing keys it
- * cannot also retire. */
+ * keys_mode = enforce retires the static key sshd asks about (see
+ * broker/retire.h and handle_keys_retire.c) unless an exception that has
+ * not ended keeps it: such a key is answered with an expiry-time at the
+ * exception's end. A retired key is never answered, in either mode. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -110,10 +111,13 @@ out:
 	return 0;
 }
 
-/* Records one discovered key; *ret_first_seen for the expiry. */
+/* Records one discovered key; *ret_first_seen for the expiry, *ret_state
+ * (heap) and *ret_until for the row's state and exception end. */
 static int record_key(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
-                      int64_t now, int64_t *ret_first_seen)
+                      int64_t now, int64_t *ret_first_seen, char **ret_state, int64_t *ret_until)
 {
+	struct nhi_static_key *rows = NULL;
+	size_t n = 0;
 	char fp[NHI_FINGERPRINT_MAX];
 	struct nhi_static_key k = {0};
 	bool created = false;
@@ -136,6 +140,16 @@ static int record_key(struct nhi_call *c, const char *account, const struct nhi_
 	if (created)
 		r = audit_discover(c, account, fp, "key", fk->path, fk->line, "weak",
 		                   fk->weak ? "yes" : "no");
+	if (r == 0 && (r = nhi_store_static_key_list(c->b->store, account, fp, &rows, &n)) < 0)
+		r = nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (strcmp(rows[i].path, fk->path) == 0) {
+			*ret_state = rows[i].state;
+			rows[i].state = NULL;
+			*ret_until = rows[i].exception_until;
+			break;
+		}
+	nhi_static_key_list_free(rows, n);
 	return r;
 }
 
@@ -144,9 +158,10 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 	const struct nhi_config *cfg = c->b->cfg;
 	struct nhi_discovery d = {0};
 	int64_t now = (int64_t)nhi_broker_now(), first_seen = 0;
-	size_t matched = 0;
+	size_t matched = 0, retired = 0;
 	struct nhi_kv *rec;
-	char *line = NULL;
+	char *line = NULL, *state = NULL;
+	int64_t until = 0, expiry;
 	int r;
 
 	r = nhi_discover_account(cfg, q->account, &d);
@@ -164,23 +179,40 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		                        d.findings[i].path, d.findings[i].line, "reason",
 		                        d.findings[i].reason)) < 0)
 			goto out;
-	if (cfg->keys_mode == NHI_KEYS_ENFORCE)
-		nhi_log_warning("static keys: keys_mode = enforce is not implemented yet; "
-		                "observing %s",
-		                q->account);
 	for (size_t i = 0; i < d.n_keys; i++) {
 		const struct nhi_found_key *fk = &d.keys[i];
+		bool excepted;
 
-		if ((r = record_key(c, q->account, fk, now, &first_seen)) < 0)
+		free(state);
+		state = NULL;
+		until = 0;
+		if ((r = record_key(c, q->account, fk, now, &first_seen, &state, &until)) < 0)
 			goto out;
-		/* cert-authority lines are for certificates, not for a plain key. */
-		if (fk->ak->opts.cert_authority || !nhi_key_equal(fk->ak->key, q->key) ||
-		    matched >= KEYS_MATCH_MAX)
+		/* cert-authority lines are for certificates, not for a plain key;
+		 * other keys are retired when sshd asks about them. */
+		if (fk->ak->opts.cert_authority || !nhi_key_equal(fk->ak->key, q->key))
+			continue;
+		excepted = state != NULL && strcmp(state, "excepted") == 0 && until > now;
+		if (cfg->keys_mode == NHI_KEYS_ENFORCE && !excepted) {
+			char fp[NHI_FINGERPRINT_MAX];
+
+			if ((r = nhi_key_fingerprint(fk->ak->key, fp)) < 0 ||
+			    (r = nhi_keys_retire_in(c, "nhid", q->account, fk->path, fk->ak->key,
+			                            fp)) < 0)
+				goto out;
+			retired++;
+			continue;
+		}
+		if ((state != NULL && strcmp(state, "retired") == 0) || matched >= KEYS_MATCH_MAX)
 			continue;
 		matched++;
+		expiry = 0;
 		if (cfg->keys_grace > 0)
-			r = nhi_authkey_format_with_expiry(
-			        fk->ak, (time_t)(first_seen + cfg->keys_grace), &line);
+			expiry = first_seen + cfg->keys_grace;
+		if (excepted && (expiry == 0 || until < expiry))
+			expiry = until;
+		if (expiry > 0)
+			r = nhi_authkey_format_with_expiry(fk->ak, (time_t)expiry, &line);
 		else
 			r = nhi_authkey_format(fk->ak, &line);
 		if (r < 0 || (r = nhi_call_add_record(c, &rec)) < 0 ||
@@ -189,8 +221,12 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		free(line);
 		line = NULL;
 	}
+	/* The server rewrites the KRL once the batch has committed. */
+	if (retired > 0)
+		c->b->krl_dirty = true;
 	r = 0;
 out:
+	free(state);
 	free(line);
 	nhi_discovery_clear(&d);
 	return r;
@@ -225,7 +261,13 @@ static int put_static_key(struct nhi_kv *rec, const struct nhi_static_key *k)
 	    (r = nhi_kv_add_i64(rec, "first_seen", k->first_seen)) < 0 ||
 	    (r = nhi_kv_add_i64(rec, "last_seen", k->last_seen)) < 0 ||
 	    (k->options != NULL && (r = nhi_kv_add_str(rec, "options", k->options)) < 0) ||
-	    (k->comment != NULL && (r = nhi_kv_add_str(rec, "comment", k->comment)) < 0))
+	    (k->comment != NULL && (r = nhi_kv_add_str(rec, "comment", k->comment)) < 0) ||
+	    (k->exception_owner != NULL &&
+	     (r = nhi_kv_add_str(rec, "exception_owner", k->exception_owner)) < 0) ||
+	    (k->exception_reason != NULL &&
+	     (r = nhi_kv_add_str(rec, "exception_reason", k->exception_reason)) < 0) ||
+	    (k->exception_until > 0 &&
+	     (r = nhi_kv_add_i64(rec, "exception_until", k->exception_until)) < 0))
 		return r;
 	return 0;
 }

@@ -31,6 +31,15 @@ int nhi_handle_audit_export(struct nhi_call *c);
 int nhi_handle_keys_query(struct nhi_call *c);
 int nhi_handle_keys_list(struct nhi_call *c);
 int nhi_handle_keys_show(struct nhi_call *c);
+/* handle_keys_retire.c: retirement of static keys */
+int nhi_handle_keys_retire(struct nhi_call *c);
+int nhi_handle_keys_restore(struct nhi_call *c);
+int nhi_handle_keys_except(struct nhi_call *c);
+struct nhi_key;
+/* Takes key out of path (a key file of account), marks its row retired and
+ * audits it; the caller rewrites the KRL. actor names who asked. */
+int nhi_keys_retire_in(struct nhi_call *c, const char *actor, const char *account,
+                       const char *path, const struct nhi_key *key, const char *fingerprint);
 /* handle_principals.c: the online check behind nhi-authorized-principals */
 int nhi_handle_principals_query(struct nhi_call *c);
 /* handle_login.c: pam_nhi */

@@ -94,5 +94,9 @@ int nhictl_cmd_audit(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_ca(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_status(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_keys(struct nhictl *ctl, int argc, char **argv);
+/* nhictl_keys_retire.c: keys retire|restore|except FINGERPRINT ... */
+int nhictl_keys_retire(struct nhictl *ctl, int argc, char **argv);
+int nhictl_keys_restore(struct nhictl *ctl, int argc, char **argv);
+int nhictl_keys_except(struct nhictl *ctl, int argc, char **argv);
 
 #endif

@@ -22,6 +22,9 @@ static const struct nhictl_field key_fields[] = {
         {"comment", "comment", NHICTL_STR, false},
         {"first_seen", "first_seen", NHICTL_TIME, false},
         {"last_seen", "last_seen", NHICTL_TIME, true},
+        {"exception_owner", "exception_owner", NHICTL_STR, false},
+        {"exception_reason", "exception_reason", NHICTL_STR, false},
+        {"exception_until", "exception_until", NHICTL_TIME, false},
 };
 #define N_KEY_FIELDS (sizeof(key_fields) / sizeof(key_fields[0]))
 
@@ -29,6 +32,8 @@ static void usage_keys(FILE *f)
 {
 	fprintf(f, "usage: nhictl keys list [--account NAME] [--json]\n"
 	           "       nhictl keys show FINGERPRINT [--json]\n"
+	           "       nhictl keys retire|restore FINGERPRINT [--json]\n"
+	           "       nhictl keys except FINGERPRINT --owner IDENTITY --reason TEXT --until DATE\n"
 	           "\n"
 	           "Static keys found in authorized_keys files when sshd asked about a login.\n"
 	           "\n"
@@ -137,5 +142,11 @@ int nhictl_cmd_keys(struct nhictl *ctl, int argc, char **argv)
 		return keys_list(ctl, argc - 1, argv + 1);
 	if (strcmp(sub, "show") == 0)
 		return keys_show(ctl, argc - 1, argv + 1);
+	if (strcmp(sub, "retire") == 0)
+		return nhictl_keys_retire(ctl, argc - 1, argv + 1);
+	if (strcmp(sub, "restore") == 0)
+		return nhictl_keys_restore(ctl, argc - 1, argv + 1);
+	if (strcmp(sub, "except") == 0)
+		return nhictl_keys_except(ctl, argc - 1, argv + 1);
 	return nhictl_usage_error("keys", "unknown subcommand '%s'", sub);
 }

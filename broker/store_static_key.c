@@ -18,7 +18,8 @@ static const char sql_first_seen[] =
         "SELECT first_seen FROM static_keys WHERE fingerprint = ?1 AND account = ?2 AND path = ?3";
 static const char sql_list[] =
         "SELECT fingerprint, type, bits, account, path, line, options, comment, first_seen,"
-        " last_seen, state, weak FROM static_keys"
+        " last_seen, state, weak, exception_owner, exception_reason, exception_until"
+        " FROM static_keys"
         " WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR fingerprint = ?2)"
         " ORDER BY account, path, line, id";
 
@@ -84,6 +85,8 @@ void nhi_static_key_clear(struct nhi_static_key *k)
 	free(k->options);
 	free(k->comment);
 	free(k->state);
+	free(k->exception_owner);
+	free(k->exception_reason);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -105,8 +108,11 @@ static int row(sqlite3_stmt *st, struct nhi_static_key *k)
 	    (r = store_col_str(st, 4, &k->path)) < 0 ||
 	    (r = store_col_str(st, 6, &k->options)) < 0 ||
 	    (r = store_col_str(st, 7, &k->comment)) < 0 ||
-	    (r = store_col_str(st, 10, &k->state)) < 0)
+	    (r = store_col_str(st, 10, &k->state)) < 0 ||
+	    (r = store_col_str(st, 12, &k->exception_owner)) < 0 ||
+	    (r = store_col_str(st, 13, &k->exception_reason)) < 0)
 		return r;
+	k->exception_until = store_col_opt_int(st, 14, 0);
 	k->bits = store_col_opt_int(st, 2, 0);
 	k->line = store_col_opt_int(st, 5, 0);
 	k->first_seen = sqlite3_column_int64(st, 8);
@@ -149,4 +155,40 @@ int nhi_store_static_key_list(struct nhi_store *s, const char *account, const ch
 	*ret_list = list;
 	*ret_n = n;
 	return 0;
+}
+
+static const char sql_set_state[] =
+        "UPDATE static_keys SET state = ?1, exception_owner = ?2, exception_reason = ?3,"
+        " exception_until = ?4 WHERE fingerprint = ?5 AND (?6 IS NULL OR account = ?6)"
+        " AND (?7 IS NULL OR path = ?7)";
+
+int nhi_store_static_key_set_state(struct nhi_store *s, const char *fingerprint,
+                                   const char *account, const char *path, const char *state,
+                                   const char *owner, const char *reason, int64_t until,
+                                   size_t *ret_count)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (fingerprint == NULL || state == NULL)
+		return NHI_ERR_INVALID_ARGUMENT;
+	/* Only an exception carries an owner, a reason and an end. */
+	if (strcmp(state, "excepted") != 0) {
+		owner = reason = NULL;
+		until = 0;
+	}
+	r = store_prepare(s, sql_set_state, &st);
+	if (r == 0 && (store_bind_text(s, st, 1, state) || store_bind_text(s, st, 2, owner) ||
+	               store_bind_text(s, st, 3, reason) || store_bind_opt_int(s, st, 4, until, 0) ||
+	               store_bind_text(s, st, 5, fingerprint) ||
+	               store_bind_text(s, st, 6, account) || store_bind_text(s, st, 7, path)))
+		r = NHI_ERR_STORE;
+	if (r == 0)
+		r = store_step_done(s, st);
+	if (r == 0 && sqlite3_changes(s->db) == 0)
+		r = NHI_ERR_NOT_FOUND;
+	if (r == 0 && ret_count != NULL)
+		*ret_count = (size_t)sqlite3_changes(s->db);
+	store_release(st);
+	return r;
 }

@@ -21,6 +21,8 @@ struct nhi_static_key {
 	int64_t first_seen, last_seen;
 	char *state; /* observed, excepted, retired */
 	bool weak;
+	char *exception_owner, *exception_reason; /* state excepted only */
+	int64_t exception_until;                  /* 0: none */
 };
 
 /* Inserts the key, or refreshes type, bits, line, options, comment, weak
@@ -33,6 +35,13 @@ int nhi_store_static_key_upsert(struct nhi_store *s, const struct nhi_static_key
  * account, path and line. */
 int nhi_store_static_key_list(struct nhi_store *s, const char *account, const char *fingerprint,
                               struct nhi_static_key **ret_list, size_t *ret_n);
+/* Sets the state of the rows of fingerprint (in account and path when not
+ * NULL). owner, reason and until are kept for "excepted" and cleared for
+ * any other state. NHI_ERR_NOT_FOUND when no row matches. */
+int nhi_store_static_key_set_state(struct nhi_store *s, const char *fingerprint,
+                                   const char *account, const char *path, const char *state,
+                                   const char *owner, const char *reason, int64_t until,
+                                   size_t *ret_count);
 void nhi_static_key_clear(struct nhi_static_key *k);
 void nhi_static_key_list_free(struct nhi_static_key *list, size_t n);
 

@@ -31,6 +31,9 @@ const char *nhi_msg_name(uint8_t type)
 	case NHI_MSG_KEYS_QUERY: return "keys-query";
 	case NHI_MSG_KEYS_LIST: return "keys-list";
 	case NHI_MSG_KEYS_SHOW: return "keys-show";
+	case NHI_MSG_KEYS_RETIRE: return "keys-retire";
+	case NHI_MSG_KEYS_RESTORE: return "keys-restore";
+	case NHI_MSG_KEYS_EXCEPT: return "keys-except";
 	case NHI_MSG_PRINCIPALS_QUERY: return "principals-query";
 	case NHI_MSG_LOGIN_CHECK: return "login-check";
 	case NHI_MSG_SESSION_EVENT: return "session-event";

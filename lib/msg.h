@@ -38,6 +38,9 @@ enum nhi_msg_type {
 	NHI_MSG_KEYS_QUERY = 40,     /* account, uid, fingerprint, type, key -> line per record */
 	NHI_MSG_KEYS_LIST = 41,      /* account? -> one record per static key (admin) */
 	NHI_MSG_KEYS_SHOW = 42,      /* fingerprint -> one record per file holding it (admin) */
+	NHI_MSG_KEYS_RETIRE = 43,    /* fingerprint -> one record per file it was taken out of */
+	NHI_MSG_KEYS_RESTORE = 44,   /* fingerprint -> one record per file, restored yes|no */
+	NHI_MSG_KEYS_EXCEPT = 45,    /* fingerprint, owner, reason, until -> one record per file */
 	/* The sshd helper user (or admins). */
 	NHI_MSG_PRINCIPALS_QUERY = 50, /* account, uid, serial, key_id, key_fingerprint
 					* -> one record: principal */
