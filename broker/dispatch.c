@@ -31,6 +31,11 @@ static const struct nhi_handler handlers[] = {
 	/* pam_nhi runs as root inside sshd, sudo and login. */
 	{ NHI_MSG_LOGIN_CHECK, NHI_ACCESS_HELPER, nhi_handle_login_check },
 	{ NHI_MSG_SESSION_EVENT, NHI_ACCESS_HELPER, nhi_handle_session_event },
+	/* Grants: a user asks for one; pam_nhi (inside sudo, as root) checks. */
+	{ NHI_MSG_GRANT_REQUEST, NHI_ACCESS_ANY, nhi_handle_grant_request },
+	{ NHI_MSG_GRANT_CHECK, NHI_ACCESS_HELPER, nhi_handle_grant_check },
+	{ NHI_MSG_GRANT_LIST, NHI_ACCESS_ADMIN, nhi_handle_grant_list },
+	{ NHI_MSG_GRANT_DECIDE, NHI_ACCESS_ADMIN, nhi_handle_grant_decide },
 };
 
 const struct nhi_handler *nhi_dispatch_find(uint8_t type)

@@ -36,5 +36,10 @@ int nhi_handle_principals_query(struct nhi_call *c);
 /* handle_login.c: pam_nhi */
 int nhi_handle_login_check(struct nhi_call *c);
 int nhi_handle_session_event(struct nhi_call *c);
+/* handle_grant.c: JIT elevation */
+int nhi_handle_grant_request(struct nhi_call *c);
+int nhi_handle_grant_check(struct nhi_call *c);
+int nhi_handle_grant_list(struct nhi_call *c);
+int nhi_handle_grant_decide(struct nhi_call *c);
 
 #endif

@@ -34,6 +34,10 @@ const char *nhi_msg_name(uint8_t type)
 	case NHI_MSG_PRINCIPALS_QUERY: return "principals-query";
 	case NHI_MSG_LOGIN_CHECK: return "login-check";
 	case NHI_MSG_SESSION_EVENT: return "session-event";
+	case NHI_MSG_GRANT_REQUEST: return "grant-request";
+	case NHI_MSG_GRANT_CHECK: return "grant-check";
+	case NHI_MSG_GRANT_LIST: return "grant-list";
+	case NHI_MSG_GRANT_DECIDE: return "grant-decide";
 	}
 	return NULL;
 }

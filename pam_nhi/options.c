@@ -7,6 +7,7 @@
 #include <syslog.h>
 
 #include "client.h"
+#include "names.h"
 #include "options.h"
 
 #define TIMEOUT_MS_DEFAULT 2000u
@@ -90,6 +91,10 @@ void nhi_pam_options_parse(struct pam_handle *pamh, int argc, const char **argv,
 			opts->auth_mode = NHI_PAM_AUTH_ELEVATE;
 		} else if (strcmp(a, "breakglass") == 0) {
 			opts->auth_mode = NHI_PAM_AUTH_BREAKGLASS;
+		} else if (strncmp(a, "role=", 5) == 0) {
+			v = a + 5;
+			if ((ok = nhi_principal_is_valid(v)))
+				opts->elevate_role = v;
 		} else if (strcmp(a, "debug") == 0) {
 			opts->debug = true;
 		} else {

@@ -12,6 +12,7 @@
  *   spool=DIR            break-glass audit spool (/var/spool/nhi/breakglass)
  *   elevate              auth: JIT elevation (sudo) instead of break-glass
  *   breakglass           auth: break-glass codes (the default auth mode)
+ *   role=NAME            elevate: only a grant of this role counts (any role)
  *   debug                more log lines */
 #ifndef NHI_PAM_OPTIONS_H
 #define NHI_PAM_OPTIONS_H
@@ -33,6 +34,7 @@ struct nhi_pam_options {
 	const char *codes_path;
 	const char *spool_dir;
 	enum nhi_pam_auth_mode auth_mode;
+	const char *elevate_role; /* NULL: a grant of any role; points into argv */
 	bool debug;
 };
 
