@@ -29,6 +29,7 @@ static void usage(FILE *f)
 	        "  ca show|rotate                 the user CA\n"
 	        "  status                         the broker's state\n"
 	        "  keys list|show                 static keys found in authorized_keys files\n"
+	        "  grant list|approve|deny|revoke just-in-time elevation grants\n"
 	        "\n"
 	        "Options:\n"
 	        "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
@@ -119,6 +120,7 @@ static const struct {
         {"revoke", nhictl_cmd_revoke},     {"audit", nhictl_cmd_audit},   {"ca", nhictl_cmd_ca},
         {"status", nhictl_cmd_status},
         {"keys", nhictl_cmd_keys},
+        {"grant", nhictl_cmd_grant},
 };
 
 /* The socket: --socket, else the configuration's (-c FILE, else the

@@ -85,5 +85,6 @@ int nhictl_cmd_audit(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_ca(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_status(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_keys(struct nhictl *ctl, int argc, char **argv);
+int nhictl_cmd_grant(struct nhictl *ctl, int argc, char **argv);
 
 #endif
