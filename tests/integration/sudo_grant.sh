@@ -16,14 +16,17 @@ command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed"
 PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
-plan 28
+plan 31
 
 broker_setup "[policy]
 grant_ttl_max = 30m"
 TAG="nhit-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
 PAM_FILES=()
 SUDOERS=/etc/sudoers.d/$TAG
-trap 'stop_nhid; rm -f "${PAM_FILES[@]}" "$SUDOERS" "/etc/sudoers.d/.$TAG.new"; nhi_on_exit' EXIT
+HUNG_PID=
+trap 'stop_nhid; [ -z "$HUNG_PID" ] || kill "$HUNG_PID" 2>/dev/null
+rm -f "${PAM_FILES[@]}" "$SUDOERS" "/etc/sudoers.d/.$TAG.new"
+getent group "$TAG" >/dev/null && groupdel "$TAG"; nhi_on_exit' EXIT
 start_nhid
 
 ENG=$(make_user) && STRANGER=$(make_user) || bail_out "cannot create test users"
@@ -145,16 +148,22 @@ json_check "nhictl grant list marks the 1s grant expired" \
 	"any(r['id'] == $G2 and r.get('expired') is True for r in rows)" ctl grant list --json
 sudo_fails "after expiry sudo -n fails"
 
-# Approval by an administrator.
+# Approval by an administrator; ENG joins the admin group, to show that
+# an administrator still cannot approve their own grant.
+groupadd "$TAG" && usermod -aG "$TAG" "$ENG" || bail_out "cannot create the admin group"
 stop_nhid
-printf '\n[policy]\ngrant_ttl_max = 30m\ngrant_approval = admin\n' >"$CONF.new"
-sed '/^\[policy\]/,$d' "$CONF" >"$CONF.head" && cat "$CONF.head" "$CONF.new" >"$CONF"
+printf '[broker]\nsocket = %s\nstate_dir = %s\nadmin_group = %s\n\n[policy]\n%s\n' \
+	"$SOCK" "$STATE" "$TAG" "grant_ttl_max = 30m
+grant_approval = admin" >"$CONF"
 start_nhid
 out=$(elevate "$ENG" --role ops --reason "deploy" 2>&1)
 check "with grant_approval = admin the grant awaits approval" \
 	grep -Eq '^grant [0-9]+: role ops awaits approval' <<<"$out"
 G3=$(grant_id "$out")
 sudo_fails "a pending grant does not work"
+expect "the requester cannot approve their own grant, even as an admin" 1 \
+	"another administrator must decide" runuser -u "$ENG" -- "$NHICTL" -c "$CONF" grant approve "$G3"
+sudo_fails "a self-approval attempt changes nothing"
 expect "nhictl grant approve makes it active" 0 "state: +active" ctl grant approve "$G3"
 sudo_ok "an approved grant works"
 expect "an approved grant cannot be approved again" 1 "is active, not pending" \
@@ -174,3 +183,22 @@ json_check "the audit trail holds request, approve, deny, revoke and use" \
 
 stop_nhid
 sudo_fails "the broker stopped: sudo -n fails although a grant is active"
+
+# A broker that accepts and never answers: pam_nhi gives up after
+# timeout_ms and sudo falls through to pam_deny.
+HUNG=$NHI_TMP/hung.sock
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(16)
+s.setblocking(True)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+' "$HUNG" &
+HUNG_PID=$!
+for i in $(seq 1 50); do [ -S "$HUNG" ] && break; sleep 0.1; done
+chmod 0666 "$HUNG"
+service SVC_HUNG "socket=$HUNG timeout_ms=500"
+use_service "$SVC_HUNG"
+sudo_fails "a hung broker: sudo -n falls through after timeout_ms"
