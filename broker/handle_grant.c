@@ -300,8 +300,13 @@ int nhi_handle_grant_decide(struct nhi_call *c)
 	/* Four eyes: the requester's own uid cannot approve (or deny) it,
 	 * even from the admin group. Revoking one's own grant is fine. */
 	if (to != NHI_GRANT_REVOKED &&
-	    (r = nhi_store_identity_get(c->b->store, g.identity, &requester)) == 0 &&
-	    requester.uid != NHI_ID_NONE && requester.uid == (int64_t)c->peer->uid) {
+	    (r = nhi_store_identity_get(c->b->store, g.identity, &requester)) < 0) {
+		r = nhi_call_error(c, r, "cannot read identity %s: %s", g.identity,
+		                   nhi_strerror(r));
+		goto out;
+	}
+	if (to != NHI_GRANT_REVOKED && requester.uid != NHI_ID_NONE &&
+	    requester.uid == (int64_t)c->peer->uid) {
 		r = nhi_call_deny(c, g.identity, NHI_ERR_GRANT_SELF,
 		                  "grant %" PRId64 " was requested by %s: another administrator "
 		                  "must decide",

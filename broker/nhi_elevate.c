@@ -44,6 +44,9 @@ static void print_grant(const struct nhi_cli *cli, const struct nhi_kv *rec)
 	role = role != NULL ? role : "?";
 	state = state != NULL ? state : "?";
 	if (cli->json) {
+		/* The id is a number; anything else from the broker is not. */
+		if (id[0] == '\0' || strspn(id, "0123456789") != strlen(id) || strlen(id) > 19)
+			id = "0";
 		printf("{\"id\":%s,\"role\":", id);
 		nhi_cli_json_string(stdout, role);
 		printf(",\"state\":");

@@ -16,7 +16,7 @@ command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed"
 PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
-plan 31
+plan 33
 
 broker_setup "[policy]
 grant_ttl_max = 30m"
@@ -147,6 +147,12 @@ done
 json_check "nhictl grant list marks the 1s grant expired" \
 	"any(r['id'] == $G2 and r.get('expired') is True for r in rows)" ctl grant list --json
 sudo_fails "after expiry sudo -n fails"
+
+json_check "nhi elevate --json prints the grant as one object" \
+	"len(rows) == 1 and rows[0]['role'] == 'db' and rows[0]['state'] == 'active' and rows[0]['ttl'] == 300 and rows[0]['expires'] > 0" \
+	elevate "$ENG" --role db --reason "json" --ttl 5m --json
+G5=$(ctl grant list --active --json | python3 -c 'import json,sys; print([json.loads(l) for l in sys.stdin][0]["id"])')
+expect "nhictl grant revoke --json ends it" 0 '"state":"revoked"' ctl grant revoke "$G5" --json
 
 # Approval by an administrator; ENG joins the admin group, to show that
 # an administrator still cannot approve their own grant.
