@@ -14,9 +14,10 @@ command -v sudo >/dev/null || bail_out "sudo is needed"
 command -v visudo >/dev/null || bail_out "visudo is needed"
 command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed"
+command -v pamtester >/dev/null || bail_out "pamtester is needed"
 PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
-plan 33
+plan 35
 
 broker_setup "[policy]
 grant_ttl_max = 30m"
@@ -172,6 +173,12 @@ expect "the requester cannot approve their own grant, even as an admin" 1 \
 sudo_fails "a self-approval attempt changes nothing"
 expect "nhictl grant approve makes it active" 0 "state: +active" ctl grant approve "$G3"
 sudo_ok "an approved grant works"
+# sudo sets PAM_RUSER to the invoking user: that is whose grant counts,
+# whatever PAM_USER (the account whose password sudo would ask for) is.
+expect "pamtester: PAM_RUSER with a grant authenticates for PAM_USER root" 0 "successfully" \
+	pamtester -I "ruser=$ENG" "$SVC" root authenticate
+expect "pamtester: PAM_RUSER without a grant fails though PAM_USER has one" 1 "failure" \
+	pamtester -I "ruser=$STRANGER" "$SVC" "$ENG" authenticate
 expect "an approved grant cannot be approved again" 1 "is active, not pending" \
 	ctl grant approve "$G3"
 
