@@ -18,6 +18,7 @@
 #include "store_grant.h"
 
 #define GRANT_REASON_MAX 256u
+#define GRANT_REPLY_MAX  200u /* records in one grant-list answer: the newest */
 
 /* A reason fit for a log line and an approver's screen: 1..256 bytes of
  * printable text, UTF-8 allowed, no control bytes. */
@@ -250,6 +251,11 @@ int nhi_handle_grant_list(struct nhi_call *c)
 
 		if (active != NULL && (list[i].state != NHI_GRANT_ACTIVE || expired))
 			continue;
+		if (c->reply.n_records == GRANT_REPLY_MAX) {
+			r = nhi_call_message(c, "more grants than %u; the newest shown",
+			                     GRANT_REPLY_MAX);
+			goto out;
+		}
 		if ((r = add_grant_record(c, &list[i])) < 0)
 			goto out;
 		if (expired && (r = nhi_kv_add_str(&c->reply.records[c->reply.n_records - 1],

@@ -76,9 +76,16 @@ static int grant_list(struct nhictl *ctl, int argc, char **argv)
 		rc = NHICTL_EXIT_FAILED;
 	else
 		rc = nhictl_call(ctl, NHI_MSG_GRANT_LIST, &args, &reply);
-	if (rc == NHICTL_EXIT_OK)
+	if (rc == NHICTL_EXIT_OK) {
 		nhictl_print_list(ctl, grant_fields, N_GRANT_FIELDS, reply.records,
 		                  reply.n_records);
+		if (reply.message != NULL && reply.message[0] != '\0') {
+			char buf[256];
+
+			fprintf(stderr, "nhictl: %s\n",
+			        nhictl_clean(reply.message, buf, sizeof(buf)));
+		}
+	}
 	nhi_kv_clear(&args);
 	nhi_msg_reply_clear(&reply);
 	return rc;
