@@ -30,6 +30,7 @@ static void usage(FILE *f)
 	        "  ca show|rotate                 the user CA\n"
 	        "  status                         the broker's state\n"
 	        "  keys list|show                 static keys found in authorized_keys files\n"
+	        "  breakglass init --account NAME sealed one-time codes (root, no broker needed)\n"
 	        "  grant list|approve|deny|revoke just-in-time elevation grants\n"
 	        "\n"
 	        "Options:\n"
@@ -121,6 +122,7 @@ static const struct {
         {"revoke", nhictl_cmd_revoke},     {"audit", nhictl_cmd_audit},   {"ca", nhictl_cmd_ca},
         {"status", nhictl_cmd_status},
         {"keys", nhictl_cmd_keys},
+        {"breakglass", nhictl_cmd_breakglass},
         {"grant", nhictl_cmd_grant},
 };
 

@@ -1,11 +1,10 @@
-/* The auth stage: a dispatcher over the auth modes named in the module's
- * arguments. Each mode lives in its own file. */
+/* The auth stage: a dispatcher on the auth mode chosen in the options.
+ * Each mode lives in its own file. */
 #include "config.h"
 
-#include <security/pam_ext.h>
 #include <security/pam_modules.h>
-#include <syslog.h>
 
+#include "breakglass.h"
 #include "elevate.h"
 #include "login.h"
 #include "options.h"
@@ -15,20 +14,23 @@ NHI_PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, 
 	struct nhi_pam_options opts;
 
 	nhi_pam_options_parse(pamh, argc, argv, &opts);
-	if (opts.auth_mode == NHI_PAM_AUTH_ELEVATE)
+	switch (opts.auth_mode) {
+	case NHI_PAM_AUTH_BREAKGLASS:
+		return nhi_pam_breakglass(pamh, flags, &opts);
+	case NHI_PAM_AUTH_ELEVATE:
 		return nhi_pam_elevate(pamh, flags, &opts);
-	pam_syslog(pamh, LOG_ERR, "auth: no auth mode available; add `elevate`");
-	return PAM_IGNORE;
+	default:
+		return PAM_IGNORE;
+	}
 }
 
+/* No credentials to establish: a break-glass code was consumed at
+ * authentication, and a grant carries none. */
 NHI_PAM_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct nhi_pam_options opts;
-
+	(void)pamh;
 	(void)flags;
-	nhi_pam_options_parse(pamh, argc, argv, &opts);
-	/* A grant carries no credentials to establish. */
-	if (opts.auth_mode == NHI_PAM_AUTH_ELEVATE)
-		return PAM_SUCCESS;
-	return PAM_IGNORE;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
 }
