@@ -38,6 +38,11 @@ static const struct nhi_handler handlers[] = {
 	{ NHI_MSG_IMPORT_CHUNK, NHI_ACCESS_ADMIN, nhi_handle_import_chunk },
 	{ NHI_MSG_IMPORT_COMMIT, NHI_ACCESS_ADMIN, nhi_handle_import_commit },
 	{ NHI_MSG_IMPORT_ABORT, NHI_ACCESS_ADMIN, nhi_handle_import_abort },
+	/* Grants: a user asks for one; pam_nhi (inside sudo, as root) checks. */
+	{ NHI_MSG_GRANT_REQUEST, NHI_ACCESS_ANY, nhi_handle_grant_request },
+	{ NHI_MSG_GRANT_CHECK, NHI_ACCESS_HELPER, nhi_handle_grant_check },
+	{ NHI_MSG_GRANT_LIST, NHI_ACCESS_ADMIN, nhi_handle_grant_list },
+	{ NHI_MSG_GRANT_DECIDE, NHI_ACCESS_ADMIN, nhi_handle_grant_decide },
 };
 
 const struct nhi_handler *nhi_dispatch_find(uint8_t type)

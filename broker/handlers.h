@@ -50,5 +50,10 @@ int nhi_handle_import_begin(struct nhi_call *c);
 int nhi_handle_import_chunk(struct nhi_call *c);
 int nhi_handle_import_commit(struct nhi_call *c);
 int nhi_handle_import_abort(struct nhi_call *c);
+/* handle_grant.c: JIT elevation */
+int nhi_handle_grant_request(struct nhi_call *c);
+int nhi_handle_grant_check(struct nhi_call *c);
+int nhi_handle_grant_list(struct nhi_call *c);
+int nhi_handle_grant_decide(struct nhi_call *c);
 
 #endif

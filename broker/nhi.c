@@ -26,6 +26,8 @@ static void usage(FILE *f)
 	           "                      the ssh-agent (or written to PATH and PATH-cert.pub)\n"
 	           "  whoami              what the broker sees of this process\n"
 	           "  status              the broker's state\n"
+	           "  elevate --role ROLE --reason TEXT [--ttl D]\n"
+	           "                      a just-in-time grant: sudo without a password\n"
 	           "\n"
 	           "Options:\n"
 	           "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
@@ -255,6 +257,7 @@ static const struct {
         {"cert", nhi_cmd_cert},
         {"whoami", cmd_whoami},
         {"status", cmd_status},
+        {"elevate", nhi_cmd_elevate},
 };
 
 /* The socket and the timeout: the options, else the configuration's

@@ -43,5 +43,6 @@ void nhi_cli_json_string(FILE *f, const char *s);
 void nhi_cli_format_time(uint64_t t, char *buf, size_t len);
 
 int nhi_cmd_cert(struct nhi_cli *cli, int argc, char **argv);
+int nhi_cmd_elevate(struct nhi_cli *cli, int argc, char **argv);
 
 #endif

@@ -31,6 +31,7 @@ static void usage(FILE *f)
 	        "  status                         the broker's state\n"
 	        "  keys list|show                 static keys found in authorized_keys files\n"
 	        "  breakglass init --account NAME sealed one-time codes (root, no broker needed)\n"
+	        "  grant list|approve|deny|revoke just-in-time elevation grants\n"
 	        "\n"
 	        "Options:\n"
 	        "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
@@ -122,6 +123,7 @@ static const struct {
         {"status", nhictl_cmd_status},
         {"keys", nhictl_cmd_keys},
         {"breakglass", nhictl_cmd_breakglass},
+        {"grant", nhictl_cmd_grant},
 };
 
 int nhictl_load_config(const struct nhictl *ctl, struct nhi_config **ret_cfg)

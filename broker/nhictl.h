@@ -98,5 +98,6 @@ int nhictl_cmd_keys(struct nhictl *ctl, int argc, char **argv);
 int nhictl_keys_retire(struct nhictl *ctl, int argc, char **argv);
 int nhictl_keys_restore(struct nhictl *ctl, int argc, char **argv);
 int nhictl_keys_except(struct nhictl *ctl, int argc, char **argv);
+int nhictl_cmd_grant(struct nhictl *ctl, int argc, char **argv);
 
 #endif

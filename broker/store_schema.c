@@ -117,9 +117,18 @@ static const char migration_2[] =
         ");"
         "CREATE INDEX grants_identity ON grants(identity_id);";
 
+/* v3: the life of a grant: requested, then pending approval, active,
+ * denied or revoked; ttl is the lifetime asked for, which starts when an
+ * administrator approves a pending grant. */
+static const char migration_3[] =
+        "ALTER TABLE grants ADD COLUMN state TEXT NOT NULL DEFAULT 'active'"
+        "  CHECK (state IN ('pending','active','denied','revoked'));"
+        "ALTER TABLE grants ADD COLUMN ttl INTEGER NOT NULL DEFAULT 0;";
+
 const char *const store_migrations[] = {
         migration_1,
         migration_2,
+        migration_3,
 };
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);
 

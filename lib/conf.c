@@ -40,6 +40,7 @@ enum value_kind {
 	V_COMMAND,
 	V_TIMEOUT_MS,
 	V_UID,
+	V_GRANT_APPROVAL,
 };
 
 struct key_def {
@@ -63,6 +64,8 @@ static const struct key_def keys[] = {
 	{"policy", "automation_ttl_default", V_TTL, FIELD(automation_ttl_default)},
 	{"policy", "automation_ttl_max", V_TTL, FIELD(automation_ttl_max)},
 	{"policy", "backdate", V_BACKDATE, FIELD(backdate)},
+	{"policy", "grant_ttl_max", V_TTL, FIELD(grant_ttl_max)},
+	{"policy", "grant_approval", V_GRANT_APPROVAL, FIELD(grant_approval)},
 	{"sshd", "keys_mode", V_KEYS_MODE, FIELD(keys_mode)},
 	{"sshd", "keys_broker_down", V_BROKER_DOWN, FIELD(keys_broker_down)},
 	{"sshd", "keys_grace", V_GRACE, FIELD(keys_grace)},
@@ -386,6 +389,14 @@ static void set_value(struct parse_state *st, const struct key_def *k, const cha
 		else
 			why = "must be allow or deny";
 		break;
+	case V_GRANT_APPROVAL:
+		if (strcmp(v, "none") == 0)
+			*(enum nhi_grant_approval *)field = NHI_GRANT_APPROVAL_NONE;
+		else if (strcmp(v, "admin") == 0)
+			*(enum nhi_grant_approval *)field = NHI_GRANT_APPROVAL_ADMIN;
+		else
+			why = "must be none or admin";
+		break;
 	case V_KEY_FILES:
 		set_key_files(st, k, v);
 		break;
@@ -528,6 +539,8 @@ int nhi_config_defaults(struct nhi_config **ret)
 	cfg->automation_ttl_default = 300;
 	cfg->automation_ttl_max = 3600;
 	cfg->backdate = 60;
+	cfg->grant_ttl_max = 3600;
+	cfg->grant_approval = NHI_GRANT_APPROVAL_NONE;
 	cfg->keys_mode = NHI_KEYS_OBSERVE;
 	cfg->keys_broker_down = NHI_BROKER_DOWN_ALLOW;
 	cfg->keys_grace = 0;

@@ -11,6 +11,8 @@
 
 enum nhi_keys_mode { NHI_KEYS_OBSERVE = 0, NHI_KEYS_ENFORCE };
 enum nhi_broker_down { NHI_BROKER_DOWN_ALLOW = 0, NHI_BROKER_DOWN_DENY };
+/* none: a grant is active once requested; admin: an admin approves it. */
+enum nhi_grant_approval { NHI_GRANT_APPROVAL_NONE = 0, NHI_GRANT_APPROVAL_ADMIN };
 
 struct nhi_config {
 	/* [broker] */
@@ -24,6 +26,8 @@ struct nhi_config {
 	uint32_t human_ttl_default, human_ttl_max;           /* 3600, 28800 */
 	uint32_t automation_ttl_default, automation_ttl_max; /* 300, 3600 */
 	uint32_t backdate;                                   /* 60 */
+	uint32_t grant_ttl_max;                              /* 3600 */
+	enum nhi_grant_approval grant_approval;              /* none */
 	/* [sshd] */
 	enum nhi_keys_mode keys_mode;        /* observe */
 	enum nhi_broker_down keys_broker_down; /* allow */

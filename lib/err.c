@@ -63,6 +63,9 @@ const char *nhi_strerror(int err)
 	case NHI_ERR_CERT_MISMATCH: return "certificate does not match the broker's record";
 	case NHI_ERR_IDENTITY_RETIRED: return "identity is retired";
 	case NHI_ERR_LOGIN_CREDENTIAL: return "credential not allowed for this login";
+	case NHI_ERR_GRANT_ROLE: return "role not held by the identity";
+	case NHI_ERR_GRANT_STATE: return "grant not in a state that allows this";
+	case NHI_ERR_GRANT_SELF: return "a grant cannot be decided by its requester";
 	}
 	return "unknown error";
 }

@@ -66,6 +66,10 @@ enum nhi_err {
 	/* -65..-68: logins (pam_nhi) */
 	NHI_ERR_IDENTITY_RETIRED = -65,  /* a retired identity: the account has expired */
 	NHI_ERR_LOGIN_CREDENTIAL = -66,  /* the login's credential is not allowed for it */
+	/* -70..-72: grants (JIT elevation) */
+	NHI_ERR_GRANT_ROLE = -70,        /* a role the identity does not hold */
+	NHI_ERR_GRANT_STATE = -71,       /* the grant is not pending (or active) any more */
+	NHI_ERR_GRANT_SELF = -72,        /* an administrator deciding on their own grant */
 };
 
 /* A static, human-readable message for an error code. Never NULL. */

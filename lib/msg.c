@@ -41,6 +41,10 @@ const char *nhi_msg_name(uint8_t type)
 	case NHI_MSG_IMPORT_CHUNK: return "import-chunk";
 	case NHI_MSG_IMPORT_COMMIT: return "import-commit";
 	case NHI_MSG_IMPORT_ABORT: return "import-abort";
+	case NHI_MSG_GRANT_REQUEST: return "grant-request";
+	case NHI_MSG_GRANT_CHECK: return "grant-check";
+	case NHI_MSG_GRANT_LIST: return "grant-list";
+	case NHI_MSG_GRANT_DECIDE: return "grant-decide";
 	}
 	return NULL;
 }

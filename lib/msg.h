@@ -57,6 +57,14 @@ enum nhi_msg_type {
 				      * with its source line), repeated -> staged */
 	NHI_MSG_IMPORT_COMMIT = 37,  /* import_id -> created, updated, unchanged */
 	NHI_MSG_IMPORT_ABORT = 38,   /* import_id -> nothing; the staging is dropped */
+	/* Grants (JIT elevation). REQUEST: any local user bound to a human
+	 * identity; CHECK: pam_nhi; LIST and DECIDE: admins. */
+	NHI_MSG_GRANT_REQUEST = 70,  /* role, reason, ttl? -> grant record */
+	NHI_MSG_GRANT_CHECK = 71,    /* user, role?, service? -> decision (allow | none),
+				      * id?, role?, expires? */
+	NHI_MSG_GRANT_LIST = 72,     /* identity?, active? -> one record per grant */
+	NHI_MSG_GRANT_DECIDE = 73,   /* id, action (approve | deny | revoke), reason?
+				      * -> grant record */
 	/* Ranges by area; each area adds its types here, in its range.
 	 *  30-39  accounts, groups and the NSS cache (identity import)
 	 *  40-49  static keys: the keys helper, discovery, retirement

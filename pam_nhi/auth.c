@@ -5,6 +5,7 @@
 #include <security/pam_modules.h>
 
 #include "breakglass.h"
+#include "elevate.h"
 #include "login.h"
 #include "options.h"
 
@@ -16,12 +17,15 @@ NHI_PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, 
 	switch (opts.auth_mode) {
 	case NHI_PAM_AUTH_BREAKGLASS:
 		return nhi_pam_breakglass(pamh, flags, &opts);
+	case NHI_PAM_AUTH_ELEVATE:
+		return nhi_pam_elevate(pamh, flags, &opts);
 	default:
 		return PAM_IGNORE;
 	}
 }
 
-/* No credentials to establish: the code was consumed at authentication. */
+/* No credentials to establish: a break-glass code was consumed at
+ * authentication, and a grant carries none. */
 NHI_PAM_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	(void)pamh;

@@ -7,6 +7,7 @@
 #include <syslog.h>
 
 #include "client.h"
+#include "names.h"
 #include "options.h"
 
 #define TIMEOUT_MS_DEFAULT 2000u
@@ -94,6 +95,10 @@ void nhi_pam_options_parse(struct pam_handle *pamh, int argc, const char **argv,
 			opts->bg_missing_ignore = true;
 		} else if (strcmp(a, "missing=unavail") == 0) {
 			opts->bg_missing_ignore = false;
+		} else if (strncmp(a, "role=", 5) == 0) {
+			v = a + 5;
+			if ((ok = nhi_principal_is_valid(v)))
+				opts->elevate_role = v;
 		} else if (strcmp(a, "debug") == 0) {
 			opts->debug = true;
 		} else {

@@ -15,6 +15,7 @@
  *                        for the user: PAM_AUTHINFO_UNAVAIL (default) or PAM_IGNORE
  *   elevate              auth: JIT elevation (sudo) instead of break-glass
  *   breakglass           auth: break-glass codes (the default auth mode)
+ *   role=NAME            elevate: only a grant of this role counts (any role)
  *   debug                more log lines */
 #ifndef NHI_PAM_OPTIONS_H
 #define NHI_PAM_OPTIONS_H
@@ -36,7 +37,8 @@ struct nhi_pam_options {
 	const char *codes_path;
 	const char *spool_dir;
 	enum nhi_pam_auth_mode auth_mode;
-	bool bg_missing_ignore; /* missing=ignore */
+	bool bg_missing_ignore;   /* missing=ignore */
+	const char *elevate_role; /* NULL: a grant of any role; points into argv */
 	bool debug;
 };
 
