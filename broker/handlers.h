@@ -36,5 +36,13 @@ int nhi_handle_principals_query(struct nhi_call *c);
 /* handle_login.c: pam_nhi */
 int nhi_handle_login_check(struct nhi_call *c);
 int nhi_handle_session_event(struct nhi_call *c);
+/* handle_device.c: device keys, enrollment and nhi-issue */
+struct nhi_key;
+int nhi_handle_device_enroll(struct nhi_call *c);
+int nhi_handle_device_issue(struct nhi_call *c);
+/* The login user's keys query: 1 when account is the login user and the
+ * answer is made, 0 for any other account. */
+int nhi_device_keys_answer(struct nhi_call *c, const char *account, const struct nhi_key *key,
+                           const char *fingerprint);
 
 #endif
