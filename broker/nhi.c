@@ -25,7 +25,11 @@ static void usage(FILE *f)
 	           "                      the ssh-agent (or written to PATH and PATH-cert.pub)\n"
 	           "  whoami              what the broker sees of this process\n"
 	           "  status              the broker's state\n"
-	           "\n"
+	           "  enroll --code CODE HOST\n"
+	           "                      enroll a device key with the broker on HOST (over ssh)\n"
+	           "  login [--ttl D] HOST\n"
+	           "                      a certificate from the broker on HOST for a new key,\n"
+	           "                      loaded into the ssh-agent\n"	           "\n"
 	           "Options:\n"
 	           "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
 	           "      --socket PATH   the broker's socket (default: from the configuration)\n"
@@ -254,6 +258,8 @@ static const struct {
         {"cert", nhi_cmd_cert},
         {"whoami", cmd_whoami},
         {"status", cmd_status},
+        {"enroll", nhi_cmd_enroll},
+        {"login", nhi_cmd_login},
 };
 
 /* The socket and the timeout: the options, else the configuration's
