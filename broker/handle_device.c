@@ -23,6 +23,7 @@
 #include "log.h"
 #include "policy.h"
 #include "sshkey.h"
+#include "store_static_key.h"
 
 #ifndef NHI_LIBEXECDIR
 #define NHI_LIBEXECDIR "/usr/libexec"
@@ -70,6 +71,27 @@ static int arg_key(struct nhi_call *c, const char *name, struct nhi_key **ret_ke
 	if ((r = nhi_key_from_blob(it->value, it->len, ret_key)) < 0 ||
 	    (r = nhi_key_fingerprint(*ret_key, fp)) < 0)
 		return nhi_call_error(c, r, "invalid %s: %s", name, nhi_strerror(r));
+	return 0;
+}
+
+/* A key retired as a static credential is in the host-wide KRL: enrolled,
+ * it could never log in, and it was retired for a reason. */
+static int check_not_retired(struct nhi_call *c, const char *fp)
+{
+	struct nhi_static_key *list = NULL;
+	size_t n = 0;
+	bool retired = false;
+	int r;
+
+	if ((r = nhi_store_static_key_list(c->b->store, NULL, fp, &list, &n)) < 0)
+		return nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
+	for (size_t i = 0; i < n; i++)
+		retired = retired || (list[i].state != NULL && strcmp(list[i].state, "retired") == 0);
+	nhi_static_key_list_free(list, n);
+	if (retired)
+		return nhi_call_deny(c, fp, NHI_ERR_KEY_REFUSED,
+		                     "device key %s was retired as a static key: enroll a fresh, "
+		                     "preferably FIDO, key", fp);
 	return 0;
 }
 
@@ -121,6 +143,8 @@ int nhi_handle_device_enroll(struct nhi_call *c)
 		                  why != NULL ? why : "weak key");
 		goto out;
 	}
+	if ((r = check_not_retired(c, fp)) < 0)
+		goto out;
 	r = nhi_store_device_key_get(c->b->store, fp, &existing);
 	if (r == 0) {
 		r = nhi_call_deny(c, fp, NHI_ERR_EXISTS, "device key %s is already enrolled%s", fp,
@@ -335,25 +359,21 @@ int nhi_device_keys_answer(struct nhi_call *c, const char *account, const struct
                            const char *fingerprint)
 {
 	struct nhi_device_key dk = {0};
-	struct nhi_identity id;
 	struct nhi_kv *rec;
 	char *text = NULL, *line = NULL;
-	bool enrolled = false;
+	bool enrolled;
 	int r;
 
 	if (strcmp(account, c->b->cfg->login_user) != 0)
 		return 0;
-	nhi_identity_init(&id);
 	r = nhi_store_device_key_get(c->b->store, fingerprint, &dk);
-	if (r == 0 && !dk.revoked && nhi_store_identity_get(c->b->store, dk.identity, &id) == 0)
-		enrolled = id.status == NHI_STATUS_ACTIVE;
-	else if (r < 0 && r != NHI_ERR_NOT_FOUND) {
-		r = nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
-		goto out;
-	}
-	/* A revoked key, or one of an inactive identity, gets nothing: it
-	 * has been seen, and a fresh key is the way back. */
-	if (r == 0 && !enrolled) {
+	if (r < 0 && r != NHI_ERR_NOT_FOUND)
+		return nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
+	enrolled = r == 0;
+	/* A revoked key gets nothing: a fresh key is the way back. The
+	 * identity's status is the broker's to judge at issuance, where the
+	 * refusal is audited and the engineer hears why. */
+	if (enrolled && dk.revoked) {
 		r = 1;
 		goto out;
 	}
@@ -369,7 +389,6 @@ int nhi_device_keys_answer(struct nhi_call *c, const char *account, const struct
 		goto out;
 	r = 1;
 out:
-	nhi_identity_clear(&id);
 	nhi_device_key_clear(&dk);
 	free(text);
 	free(line);
