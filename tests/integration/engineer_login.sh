@@ -14,7 +14,7 @@
 require_root
 command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v ssh-agent >/dev/null || bail_out "ssh-agent is needed"
-plan 16
+plan 22
 
 for prog in nhi-authorized-keys nhi-authorized-principals nhi-issue; do
 	[ -x "$top_builddir/sshd_plugin/$prog" ] || bail_out "not built: $prog"
@@ -161,3 +161,58 @@ expect "an unenrolled device key gets nothing from nhi login" 1 "not enrolled" \
 expect "suspend the identity" 0 "suspended" ctl identity suspend "$ENG"
 expect "a suspended identity gets nothing from nhi login" 1 "is suspended" \
 	nhi_eng login -i "$HOME_DIR/device" "${SSH_OPTS[@]}" 127.0.0.1
+
+# --- nhi-issue by hand, as nhi-login, with forged SSH_USER_AUTH files
+ctl identity resume "$ENG" >/dev/null || bail_out "cannot resume the identity"
+AUTH_DIR=$NHI_TMP/authinfo
+install -d -m 0755 -o nhi-login "$AUTH_DIR"
+NEW_PUB=$(cut -d' ' -f1,2 "$HOME_DIR/stranger.pub")
+DEVICE_PUB=$(cut -d' ' -f1,2 "$HOME_DIR/device.pub")
+
+# issue_refused DESC AUTH-CONTENT: nhi-issue with that SSH_USER_AUTH file
+# asked for a certificate; it must refuse with nothing on stdout.
+issue_refused()
+{
+	local desc=$1 out rc
+	printf '%s' "$2" >"$AUTH_DIR/auth"
+	chown nhi-login "$AUTH_DIR/auth" && chmod 0600 "$AUTH_DIR/auth"
+	out=$(printf 'issue 0 %s\n' "$NEW_PUB" | runuser -u nhi-login -- \
+		env SSH_USER_AUTH="$AUTH_DIR/auth" "$LIBEXEC/nhi-issue" -c "$CONF" 2>/dev/null)
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ -z "$out" ]; then
+		pass "$desc"
+	else
+		fail "$desc" "exit $rc, stdout: $out"
+	fi
+}
+
+printf 'publickey %s\n' "$DEVICE_PUB" >"$AUTH_DIR/auth"
+chown nhi-login "$AUTH_DIR/auth" && chmod 0600 "$AUTH_DIR/auth"
+out=$(printf 'issue 0 %s\n' "$NEW_PUB" | runuser -u nhi-login -- \
+	env SSH_USER_AUTH="$AUTH_DIR/auth" "$LIBEXEC/nhi-issue" -c "$CONF" 2>&1)
+if grep -q "^ssh-ed25519-cert-v01@openssh.com " <<<"$out"; then
+	pass "nhi-issue by hand with a well-formed SSH_USER_AUTH prints a certificate"
+else
+	fail "nhi-issue by hand with a well-formed SSH_USER_AUTH prints a certificate" "$out"
+fi
+issue_refused "two publickey lines in SSH_USER_AUTH are refused" \
+	"publickey $DEVICE_PUB"$'\n'"publickey $DEVICE_PUB"$'\n'
+issue_refused "another method in SSH_USER_AUTH is refused" "password"$'\n'
+issue_refused "a trailing comment in SSH_USER_AUTH is refused" "publickey $DEVICE_PUB x"$'\n'
+ln -sf "$AUTH_DIR/auth" "$AUTH_DIR/link"
+out=$(printf 'issue 0 %s\n' "$NEW_PUB" | runuser -u nhi-login -- \
+	env SSH_USER_AUTH="$AUTH_DIR/link" "$LIBEXEC/nhi-issue" -c "$CONF" 2>/dev/null)
+if [ $? -ne 0 ] && [ -z "$out" ]; then
+	pass "an SSH_USER_AUTH symlink is not followed"
+else
+	fail "an SSH_USER_AUTH symlink is not followed" "$out"
+fi
+printf 'publickey %s\n' "$DEVICE_PUB" >"$NHI_TMP/other-auth"
+chown "$OTHER" "$NHI_TMP/other-auth" && chmod 0600 "$NHI_TMP/other-auth"
+out=$(printf 'issue 0 %s\n' "$NEW_PUB" | runuser -u "$OTHER" -- \
+	env SSH_USER_AUTH="$NHI_TMP/other-auth" "$LIBEXEC/nhi-issue" -c "$CONF" 2>&1)
+if [ $? -ne 0 ] && grep -q "permission denied" <<<"$out"; then
+	pass "an ordinary user cannot ask for a device certificate"
+else
+	fail "an ordinary user cannot ask for a device certificate" "$out"
+fi
