@@ -28,7 +28,7 @@
 #ifndef NHI_LIBEXECDIR
 #define NHI_LIBEXECDIR "/usr/libexec"
 #endif
-#define NHI_ISSUE_PATH NHI_LIBEXECDIR "/nhi/nhi-issue"
+#define NHI_ISSUE_PATH    NHI_LIBEXECDIR "/nhi/nhi-issue"
 #define ENROLL_CODE_CHARS 26u /* 128 bits in base32, without the dashes */
 
 /* The code as the engineer typed it (dashes, any case) to its canonical
@@ -86,12 +86,14 @@ static int check_not_retired(struct nhi_call *c, const char *fp)
 	if ((r = nhi_store_static_key_list(c->b->store, NULL, fp, &list, &n)) < 0)
 		return nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
 	for (size_t i = 0; i < n; i++)
-		retired = retired || (list[i].state != NULL && strcmp(list[i].state, "retired") == 0);
+		retired =
+		        retired || (list[i].state != NULL && strcmp(list[i].state, "retired") == 0);
 	nhi_static_key_list_free(list, n);
 	if (retired)
 		return nhi_call_deny(c, fp, NHI_ERR_KEY_REFUSED,
 		                     "device key %s was retired as a static key: enroll a fresh, "
-		                     "preferably FIDO, key", fp);
+		                     "preferably FIDO, key",
+		                     fp);
 	return 0;
 }
 
@@ -271,8 +273,7 @@ static int issue_cert(struct nhi_call *c, const struct nhi_identity *id, const s
 	    (r = nhi_audit_detail_int(ad, "valid_after", (int64_t)cert->valid_after)) < 0 ||
 	    (r = nhi_audit_detail_int(ad, "valid_before", (int64_t)cert->valid_before)) < 0 ||
 	    (r = nhi_audit_detail_int(ad, "ttl", d.ttl)) < 0 ||
-	    (r = nhi_audit_detail_str(ad, "ca_fingerprint", nhi_ca_set_fingerprint(c->b->ca))) <
-	            0)
+	    (r = nhi_audit_detail_str(ad, "ca_fingerprint", nhi_ca_set_fingerprint(c->b->ca))) < 0)
 		goto fail;
 	ev.actor = c->peer->name;
 	ev.subject = id->name;
@@ -322,8 +323,8 @@ int nhi_handle_device_issue(struct nhi_call *c)
 	}
 	r = nhi_store_device_key_get(c->b->store, device_fp, &dk);
 	if (r == NHI_ERR_NOT_FOUND || (r == 0 && dk.revoked)) {
-		r = nhi_call_deny(c, device_fp, NHI_ERR_DEVICE_KEY, "device key %s is %s", device_fp,
-		                  r == 0 ? "revoked" : "not enrolled");
+		r = nhi_call_deny(c, device_fp, NHI_ERR_DEVICE_KEY, "device key %s is %s",
+		                  device_fp, r == 0 ? "revoked" : "not enrolled");
 		goto out;
 	}
 	if (r < 0) {
@@ -346,7 +347,8 @@ int nhi_handle_device_issue(struct nhi_call *c)
 		                   "the key to certify must not be the device key");
 		goto out;
 	}
-	r = issue_cert(c, &id, key, key_fp, device_fp, ttl > UINT32_MAX ? UINT32_MAX : (uint32_t)ttl);
+	r = issue_cert(c, &id, key, key_fp, device_fp,
+	               ttl > UINT32_MAX ? UINT32_MAX : (uint32_t)ttl);
 out:
 	nhi_device_key_clear(&dk);
 	nhi_identity_clear(&id);

@@ -27,8 +27,8 @@
 #include "sshkey.h"
 
 #define LOGIN_USER_DEFAULT "nhi-login"
-#define SSH_OPTS_MAX 32u
-#define ANSWER_MAX (64u * 1024u)
+#define SSH_OPTS_MAX       32u
+#define ANSWER_MAX         (64u * 1024u)
 
 struct remote_opts {
 	const char *cmd;
@@ -44,12 +44,13 @@ struct remote_opts {
 static void remote_usage(FILE *f, const char *cmd)
 {
 	if (strcmp(cmd, "enroll") == 0)
-		fprintf(f, "usage: nhi enroll --code CODE [-i KEY] [-p PORT] [-o SSH-OPTION]... HOST\n"
-		           "\n"
-		           "Enrolls a device key with the one-use code an administrator gave you.\n"
-		           "The key is the one ssh authenticates with to the login account on\n"
-		           "HOST: the first in your ssh-agent, or the one given with -i. A FIDO\n"
-		           "(sk-ssh-ed25519) key is best.\n");
+		fprintf(f,
+		        "usage: nhi enroll --code CODE [-i KEY] [-p PORT] [-o SSH-OPTION]... HOST\n"
+		        "\n"
+		        "Enrolls a device key with the one-use code an administrator gave you.\n"
+		        "The key is the one ssh authenticates with to the login account on\n"
+		        "HOST: the first in your ssh-agent, or the one given with -i. A FIDO\n"
+		        "(sk-ssh-ed25519) key is best.\n");
 	else
 		fprintf(f, "usage: nhi login [--ttl D] [-i KEY] [-p PORT] [-o SSH-OPTION]... HOST\n"
 		           "\n"
@@ -57,15 +58,16 @@ static void remote_usage(FILE *f, const char *cmd)
 		           "enrolled device key. A new Ed25519 key made in memory and its\n"
 		           "certificate go to the ssh-agent at SSH_AUTH_SOCK, which drops them\n"
 		           "when the certificate expires.\n");
-	fprintf(f, "\n"
-	           "  -c, --code CODE      the enrollment code (enroll)\n"
-	           "  -t, --ttl D          certificate lifetime, e.g. 30m, 1h (login; cap: policy)\n"
-	           "  -i, --key FILE       the device key for ssh (-i, with IdentitiesOnly)\n"
-	           "  -l, --user NAME      the login account on HOST (default " LOGIN_USER_DEFAULT
-	           ")\n"
-	           "  -p PORT, -o OPTION   passed to ssh\n"
-	           "  -j, --json           print the result as one JSON object\n"
-	           "  -h, --help           this help\n");
+	fprintf(f,
+	        "\n"
+	        "  -c, --code CODE      the enrollment code (enroll)\n"
+	        "  -t, --ttl D          certificate lifetime, e.g. 30m, 1h (login; cap: policy)\n"
+	        "  -i, --key FILE       the device key for ssh (-i, with IdentitiesOnly)\n"
+	        "  -l, --user NAME      the login account on HOST (default " LOGIN_USER_DEFAULT
+	        ")\n"
+	        "  -p PORT, -o OPTION   passed to ssh\n"
+	        "  -j, --json           print the result as one JSON object\n"
+	        "  -h, --help           this help\n");
 }
 
 static int add_ssh_opt(struct remote_opts *o, const char *flag, const char *value)
@@ -84,9 +86,12 @@ static int parse_remote_opts(const char *cmd, int argc, char **argv, struct nhi_
                              struct remote_opts *o)
 {
 	static const struct option options[] = {
-	        {"code", required_argument, NULL, 'c'}, {"ttl", required_argument, NULL, 't'},
-	        {"key", required_argument, NULL, 'i'},  {"user", required_argument, NULL, 'l'},
-	        {"json", no_argument, NULL, 'j'},       {"help", no_argument, NULL, 'h'},
+	        {"code", required_argument, NULL, 'c'},
+	        {"ttl", required_argument, NULL, 't'},
+	        {"key", required_argument, NULL, 'i'},
+	        {"user", required_argument, NULL, 'l'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	char buf[256];
@@ -231,8 +236,8 @@ static int run_ssh(const struct remote_opts *o, const char *request, char **ret_
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		rc = nhi_cli_fail("%s on %s refused or failed (ssh exit %d)",
-		                  o->cmd, o->host, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		rc = nhi_cli_fail("%s on %s refused or failed (ssh exit %d)", o->cmd, o->host,
+		                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		goto out;
 	}
 	if ((nl = strchr(answer, '\n')) == NULL || strlen(answer) != got) {
@@ -356,8 +361,8 @@ int nhi_cmd_login(struct nhi_cli *cli, int argc, char **argv)
 	}
 	if ((rc = run_ssh(&o, request, &answer)) != NHI_EXIT_OK)
 		goto out;
-	if ((r = nhi_cert_from_text(answer, &cert, NULL)) < 0 ||
-	    cert->type != NHI_CERT_TYPE_USER || !nhi_key_equal(cert->key, pub)) {
+	if ((r = nhi_cert_from_text(answer, &cert, NULL)) < 0 || cert->type != NHI_CERT_TYPE_USER ||
+	    !nhi_key_equal(cert->key, pub)) {
 		rc = nhi_cli_fail("%s answered with a certificate that is not for the new key",
 		                  o.host);
 		goto out;

@@ -32,10 +32,10 @@
 #include "msg.h"
 #include "sshkey.h"
 
-#define PROGRAM_NAME "nhi-issue"
+#define PROGRAM_NAME  "nhi-issue"
 #define AUTH_INFO_MAX (64u * 1024u)
-#define REQUEST_MAX (NHI_KEY_TEXT_MAX + 128u)
-#define TTL_MAX 86400u
+#define REQUEST_MAX   (NHI_KEY_TEXT_MAX + 128u)
+#define TTL_MAX       86400u
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNAVAILABLE = 3 };
 
@@ -266,8 +266,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if ((r = read_auth_info(auth_path, &auth)) < 0 ||
-	    (r = parse_auth_info(auth, &device)) < 0 ||
-	    (r = nhi_key_fingerprint(device, fp)) < 0) {
+	    (r = parse_auth_info(auth, &device)) < 0 || (r = nhi_key_fingerprint(device, fp)) < 0) {
 		nhi_log_error("cannot read the authenticated key from SSH_USER_AUTH: %s",
 		              nhi_strerror(r));
 		rc = say(EXIT_REFUSED, "cannot tell which device key authenticated: %s",

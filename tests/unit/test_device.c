@@ -160,8 +160,12 @@ Test(device, enrolled_key_cannot_enroll_again)
 
 Test(device, malformed_codes)
 {
-	static const char *const bad[] = {"", "-", "AAAA", "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AA",
-	                                  "AAAA-AAAA-AAAA-AAAA-AAAA-AA1", "AAAA AAAA"};
+	static const char *const bad[] = {"",
+	                                  "-",
+	                                  "AAAA",
+	                                  "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AA",
+	                                  "AAAA-AAAA-AAAA-AAAA-AAAA-AA1",
+	                                  "AAAA AAAA"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(enroll(bad[i], device), NHI_ERR_ENROLL_CODE, "%s", bad[i]);
