@@ -134,6 +134,16 @@ struct nhi_audit_report {
 int nhi_audit_verify(struct nhi_store *s, const struct nhi_audit_anchor *anchor,
                      struct nhi_audit_report *ret_report);
 
+/* Verifies the chain against the anchor next to the database and puts the
+ * verdict in rec: ok (yes only with the anchor present), fault, bad_seq,
+ * reason, checked, head_seq, head_hash, unanchored, anchor, anchor_seq; msg
+ * gets one line for humans. A broken chain returns 0 (ok=no); errors are
+ * for a store that cannot be read. */
+struct nhi_kv;
+int nhi_audit_verdict(struct nhi_store *s, struct nhi_kv *rec, char *msg, size_t msglen);
+/* Adds n bytes (at most a hash) as lower-case hex. */
+int nhi_audit_add_hex(struct nhi_kv *rec, const char *key, const uint8_t *p, size_t n);
+
 /* Records in seq order: from a seq, or the last n. next sets *ret NULL at
  * the end; a record lives until the next call. */
 struct nhi_audit_iter;

@@ -383,3 +383,57 @@ out:
 	free(path);
 	return r;
 }
+
+/* Drops retired keys past their trusted_until from the set, the store and
+ * user_ca.pub, with a "ca-change" (expire) audit record for each, in its own
+ * transaction. Cheap when nothing expired: the server calls it every turn. */
+int nhi_ca_set_prune(struct nhi_broker *b, uint64_t now)
+{
+	struct nhi_ca_set *ca = b->ca;
+	size_t kept = 0, dropped = 0;
+	int r;
+
+	if (ca == NULL)
+		return 0;
+	for (size_t i = 0; i < ca->n_keys; i++)
+		dropped += !ca->keys[i].current && ca->keys[i].trusted_until < now;
+	if (dropped == 0)
+		return 0;
+	if ((r = nhi_store_begin(b->store)) < 0)
+		return r;
+	for (size_t i = 0; i < ca->n_keys; i++) {
+		const struct nhi_ca_trusted *t = &ca->keys[i];
+
+		if (!t->current && t->trusted_until < now &&
+		    (r = audit_ca_change(b, "nhid", "expire", ca, t->fingerprint,
+		                         t->trusted_until)) < 0) {
+			nhi_store_rollback(b->store);
+			return r;
+		}
+	}
+	for (size_t i = 0; i < ca->n_keys; i++) {
+		struct nhi_ca_trusted *t = &ca->keys[i];
+
+		if (!t->current && t->trusted_until < now) {
+			nhi_log_notice("user CA key %s expired: no certificate it signed is valid",
+			               t->fingerprint);
+			trusted_clear(t);
+			continue;
+		}
+		if (kept != i) {
+			ca->keys[kept] = *t;
+			memset(t, 0, sizeof(*t));
+		}
+		kept++;
+	}
+	ca->n_keys = kept;
+	if ((r = save_retired(b, ca)) < 0 || (r = nhi_store_commit(b->store)) < 0)
+		goto fail;
+	return nhi_ca_set_write_pub(b);
+fail:
+	nhi_store_rollback(b->store);
+	/* Expired keys sign nothing anyone accepts: dropping them from
+	 * user_ca.pub is right even when the store could not record it. */
+	(void)nhi_ca_set_write_pub(b);
+	return r;
+}

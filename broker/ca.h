@@ -51,6 +51,9 @@ const struct nhi_key *nhi_ca_set_find(const struct nhi_ca_set *ca, const char *f
  * user_ca.pub. NHI_ERR_FILE_UNSAFE when the key comes from systemd
  * credentials, which the broker cannot rewrite. */
 int nhi_ca_set_rotate(struct nhi_broker *b, const char *actor, uint64_t now);
+/* Stops trusting retired keys whose last certificate has expired: store,
+ * audit and user_ca.pub. Outside any transaction; 0 when nothing expired. */
+int nhi_ca_set_prune(struct nhi_broker *b, uint64_t now);
 /* Rewrites <state_dir>/user_ca.pub (0644) from the trusted keys. */
 int nhi_ca_set_write_pub(struct nhi_broker *b);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "argv.h"
 #include "conf.h"
 #include "err.h"
 #include "log.h"
@@ -353,7 +354,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
-		if (load_settings(config_path, socket_opt, &cli, &socket_path) < 0)
+		if (!nhi_argv_wants_help(argc - optind, argv + optind) &&
+		    load_settings(config_path, socket_opt, &cli, &socket_path) < 0)
 			return NHI_EXIT_USAGE;
 		cli.socket_path = socket_path;
 		rc = commands[i].fn(&cli, argc - optind, argv + optind);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argv.h"
 #include "conf.h"
 #include "err.h"
 #include "nhictl.h"
@@ -121,31 +122,35 @@ static const struct {
         {"keys", nhictl_cmd_keys},
 };
 
-/* The socket: --socket, else the configuration's (-c FILE, else the
- * default file when it exists, else the built-in default). */
-static int find_socket(const char *config_path, const char *socket_opt, char **ret)
+int nhictl_load_config(const struct nhictl *ctl, struct nhi_config **ret_cfg)
+{
+	const char *path = ctl->config_path != NULL ? ctl->config_path : NHI_CONFIG_PATH_DEFAULT;
+	char err[512];
+	int r;
+
+	r = nhi_config_load(path, ret_cfg, err, sizeof(err));
+	if (r == NHI_ERR_NOT_FOUND && ctl->config_path == NULL)
+		return nhi_config_defaults(ret_cfg);
+	if (r == NHI_ERR_NOT_FOUND)
+		fprintf(stderr, "nhictl: cannot read configuration '%s': no such file\n", path);
+	else if (r < 0)
+		fprintf(stderr, "nhictl: %s\n", err);
+	return r;
+}
+
+/* The socket: --socket, else the configuration's. */
+static int find_socket(const struct nhictl *ctl, const char *socket_opt, char **ret)
 {
 	struct nhi_config *cfg = NULL;
-	const char *path = config_path != NULL ? config_path : NHI_CONFIG_PATH_DEFAULT;
-	char err[512];
 	int r;
 
 	if (socket_opt != NULL) {
 		*ret = strdup(socket_opt);
 		return *ret != NULL ? 0 : NHI_ERR_ALLOC;
 	}
-	r = nhi_config_load(path, &cfg, err, sizeof(err));
-	if (r == NHI_ERR_NOT_FOUND && config_path == NULL)
-		r = nhi_config_defaults(&cfg);
-	else if (r < 0) {
-		if (r == NHI_ERR_NOT_FOUND)
-			fprintf(stderr, "nhictl: cannot read configuration '%s': no such file\n",
-			        path);
-		else
-			fprintf(stderr, "nhictl: %s\n", err);
+	if ((r = nhictl_load_config(ctl, &cfg)) < 0)
 		return r;
-	}
-	if (r == 0 && (*ret = strdup(cfg->socket_path)) == NULL)
+	if ((*ret = strdup(cfg->socket_path)) == NULL)
 		r = NHI_ERR_ALLOC;
 	nhi_config_free(cfg);
 	return r;
@@ -163,7 +168,7 @@ int main(int argc, char **argv)
 	        {NULL, 0, NULL, 0},
 	};
 	struct nhictl ctl = {.timeout_ms = TIMEOUT_MS_DEFAULT};
-	const char *config_path = NULL, *socket_opt = NULL;
+	const char *socket_opt = NULL;
 	char *socket_path = NULL;
 	uint32_t secs;
 	int opt, rc = NHICTL_EXIT_USAGE;
@@ -172,7 +177,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+:c:jhV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			config_path = optarg;
+			ctl.config_path = optarg;
 			break;
 		case 'S':
 			socket_opt = optarg;
@@ -213,7 +218,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
-		if (find_socket(config_path, socket_opt, &socket_path) < 0)
+		if (!nhi_argv_wants_help(argc - optind, argv + optind) &&
+		    find_socket(&ctl, socket_opt, &socket_path) < 0)
 			return NHICTL_EXIT_FAILED;
 		ctl.socket_path = socket_path;
 		/* Each command parses its own argv from its name on. */

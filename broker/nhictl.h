@@ -22,7 +22,8 @@ enum {
 };
 
 struct nhictl {
-	const char *socket_path;
+	const char *config_path; /* -c FILE; NULL: the default, if it exists */
+	const char *socket_path; /* NULL while a command only prints its help */
 	int timeout_ms;
 	bool json;
 };
@@ -31,6 +32,11 @@ struct nhictl {
  * reason is already on stderr and reply is empty. */
 int nhictl_call(const struct nhictl *ctl, uint8_t type, const struct nhi_kv *args,
                 struct nhi_msg_reply *ret_reply);
+
+/* The configuration (-c FILE, else the default file when it exists, else
+ * the built-in defaults); errors are on stderr. */
+struct nhi_config;
+int nhictl_load_config(const struct nhictl *ctl, struct nhi_config **ret_cfg);
 
 /* "nhictl CMD: <message>" on stderr; returns NHICTL_EXIT_USAGE. */
 int nhictl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
+#include "broker.h"
 #include "err.h"
 #include "nhictl.h"
 
@@ -36,17 +38,21 @@ static const struct nhictl_field verify_fields[] = {
 
 static void usage_audit(FILE *f)
 {
-	fprintf(f, "usage: nhictl audit verify [--json]\n"
+	fprintf(f, "usage: nhictl audit verify [--local [--state-dir DIR]] [--json]\n"
 	           "       nhictl audit export [--after SEQ] [--json]\n"
 	           "       nhictl audit tail [-n N] [--json]\n"
 	           "\n"
 	           "verify walks the whole hash chain and checks it reaches the head anchor;\n"
 	           "it exits 4 and names the first bad record when it does not.\n"
+	           "With --local, nhictl reads the database itself, read-only (root; for\n"
+	           "when the broker is down): the same checks, the same output.\n"
 	           "export prints every record (after SEQ); tail the last N (default 10).\n"
 	           "With --json each record is one JSON object per line (for a SIEM).\n"
 	           "\n"
 	           "  --after SEQ   export: start after record SEQ\n"
 	           "  -n N          tail: how many records\n"
+	           "  --local       verify: read the state directory, not the broker\n"
+	           "  --state-dir DIR  verify --local: instead of the configuration's\n"
 	           "  -j, --json    JSON output\n"
 	           "  -h, --help    this help\n");
 }
@@ -142,35 +148,79 @@ static int export_from(const struct nhictl *ctl, uint64_t after, uint64_t max)
 	return fflush(stdout) == 0 ? NHICTL_EXIT_OK : NHICTL_EXIT_FAILED;
 }
 
+static int print_verdict(struct nhictl *ctl, const struct nhi_kv *rec, const char *message)
+{
+	const char *ok = nhi_kv_str(rec, "ok");
+	char buf[512];
+	int rc;
+
+	if (ok == NULL) {
+		fprintf(stderr, "nhictl: the broker sent no verdict\n");
+		return NHICTL_EXIT_FAILED;
+	}
+	rc = strcmp(ok, "yes") == 0 ? NHICTL_EXIT_OK : NHICTL_EXIT_AUDIT;
+	if (ctl->json || rc != NHICTL_EXIT_OK)
+		nhictl_print_item(ctl, verify_fields, N_VERIFY_FIELDS, rec);
+	else
+		printf("%s\n", nhictl_clean(message != NULL ? message : "ok", buf, sizeof(buf)));
+	if (rc != NHICTL_EXIT_OK)
+		fprintf(stderr, "nhictl: %s\n",
+		        nhictl_clean(message != NULL ? message : "audit verification failed", buf,
+		                     sizeof(buf)));
+	return rc;
+}
+
+/* The broker may be down (or refuse to start over a broken chain): the
+ * trail is read straight from the state directory, never written. */
+static int audit_verify_local(struct nhictl *ctl, const char *state_dir)
+{
+	struct nhi_config *cfg = NULL;
+	struct nhi_store *store = NULL;
+	struct nhi_kv rec;
+	char *db = NULL, msg[512] = "";
+	int r, rc = NHICTL_EXIT_FAILED;
+
+	nhi_kv_init(&rec);
+	if (state_dir == NULL) {
+		if (nhictl_load_config(ctl, &cfg) < 0)
+			return NHICTL_EXIT_FAILED;
+		state_dir = cfg->state_dir;
+	}
+	if (asprintf(&db, "%s/%s", state_dir, NHI_DB_NAME) < 0) {
+		db = NULL;
+		fprintf(stderr, "nhictl: out of memory\n");
+		goto out;
+	}
+	if ((r = nhi_store_open_readonly(db, &store)) < 0) {
+		fprintf(stderr, "nhictl: cannot open %s: %s\n", db, nhi_strerror(r));
+		goto out;
+	}
+	if ((r = nhi_audit_verdict(store, &rec, msg, sizeof(msg))) < 0) {
+		fprintf(stderr, "nhictl: %s: %s\n", db, msg[0] != '\0' ? msg : nhi_strerror(r));
+		goto out;
+	}
+	rc = print_verdict(ctl, &rec, msg);
+out:
+	nhi_kv_clear(&rec);
+	nhi_store_close(store);
+	free(db);
+	nhi_config_free(cfg);
+	return rc;
+}
+
 static int audit_verify(struct nhictl *ctl)
 {
 	struct nhi_msg_reply reply = {0};
-	const struct nhi_kv *rec;
-	const char *ok;
-	char buf[512];
 	int rc;
 
 	if ((rc = nhictl_call(ctl, NHI_MSG_AUDIT_VERIFY, NULL, &reply)) != NHICTL_EXIT_OK)
 		return rc;
-	if (reply.n_records == 0 || (ok = nhi_kv_str(&reply.records[0], "ok")) == NULL) {
+	if (reply.n_records == 0) {
 		fprintf(stderr, "nhictl: the broker sent no verdict\n");
 		nhi_msg_reply_clear(&reply);
 		return NHICTL_EXIT_FAILED;
 	}
-	rec = &reply.records[0];
-	rc = strcmp(ok, "yes") == 0 ? NHICTL_EXIT_OK : NHICTL_EXIT_AUDIT;
-	if (ctl->json)
-		nhictl_print_item(ctl, verify_fields, N_VERIFY_FIELDS, rec);
-	else if (rc == NHICTL_EXIT_OK)
-		printf("%s\n", nhictl_clean(reply.message != NULL ? reply.message : "ok", buf,
-		                            sizeof(buf)));
-	else
-		nhictl_print_item(ctl, verify_fields, N_VERIFY_FIELDS, rec);
-	if (rc != NHICTL_EXIT_OK)
-		fprintf(stderr, "nhictl: %s\n",
-		        nhictl_clean(reply.message != NULL ? reply.message
-		                                           : "audit verification failed",
-		                     buf, sizeof(buf)));
+	rc = print_verdict(ctl, &reply.records[0], reply.message);
 	nhi_msg_reply_clear(&reply);
 	return rc;
 }
@@ -202,10 +252,14 @@ int nhictl_cmd_audit(struct nhictl *ctl, int argc, char **argv)
 	static const struct option options[] = {
 	        {"after", required_argument, NULL, 'a'},
 	        {"lines", required_argument, NULL, 'n'},
+	        {"local", no_argument, NULL, 'L'},
+	        {"state-dir", required_argument, NULL, 'D'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
+	const char *state_dir = NULL;
+	bool local = false;
 	const char *sub = argc > 1 ? argv[1] : NULL;
 	uint64_t after = 0, lines = 10;
 	bool have_after = false, have_lines = false;
@@ -235,6 +289,10 @@ int nhictl_cmd_audit(struct nhictl *ctl, int argc, char **argv)
 			if ((rc = parse_count(cmd, "-n", optarg, &lines)) != NHICTL_EXIT_OK)
 				return rc;
 			have_lines = true;
+		} else if (opt == 'L') {
+			local = true;
+		} else if (opt == 'D') {
+			state_dir = optarg;
 		} else if ((rc = nhictl_common_opt(ctl, cmd, opt, argv, usage_audit)) !=
 		           NHICTL_OPT_DONE) {
 			return rc;
@@ -246,8 +304,12 @@ int nhictl_cmd_audit(struct nhictl *ctl, int argc, char **argv)
 		return nhictl_usage_error(cmd, "--after is for export");
 	if (have_lines && strcmp(sub, "tail") != 0)
 		return nhictl_usage_error(cmd, "-n is for tail");
+	if ((local || state_dir != NULL) && strcmp(sub, "verify") != 0)
+		return nhictl_usage_error(cmd, "--local and --state-dir are for verify");
+	if (state_dir != NULL && !local)
+		return nhictl_usage_error(cmd, "--state-dir needs --local");
 	if (strcmp(sub, "verify") == 0)
-		return audit_verify(ctl);
+		return local ? audit_verify_local(ctl, state_dir) : audit_verify(ctl);
 	if (strcmp(sub, "export") == 0)
 		return export_from(ctl, after, UINT64_MAX);
 	return audit_tail(ctl, lines);

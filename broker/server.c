@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "ca.h"
 #include "dispatch.h"
 #include "err.h"
 #include "krl_export.h"
@@ -375,8 +376,9 @@ static int expire_clients(struct server *srv)
 			next = c->deadline;
 		i++;
 	}
+	/* Wake at least once a minute: expired CA keys are dropped then. */
 	if (next < 0)
-		return -1;
+		return 60000;
 	return next - now > 60000 ? 60000 : (int)(next - now);
 }
 
@@ -466,6 +468,8 @@ int nhi_server_run(struct nhi_broker *b, int listen_fd)
 		/* Requests already read are answered even when stopping. */
 		if (srv->batch != NULL)
 			run_batch(srv);
+		if (nhi_ca_set_prune(b, nhi_broker_now()) < 0)
+			nhi_log_error("cannot drop an expired user CA key from the store");
 		if (b->reload_requested)
 			reload(srv);
 	}

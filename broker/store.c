@@ -389,6 +389,49 @@ out:
 	return 0;
 }
 
+int nhi_store_open_readonly(const char *path, struct nhi_store **ret_store)
+{
+	struct nhi_store *s;
+	int rc, r, v;
+
+	if (!path || !*path || !ret_store)
+		return NHI_ERR_INVALID_ARGUMENT;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NHI_ERR_ALLOC;
+	s->path = strdup(path);
+	if (!s->path) {
+		r = NHI_ERR_ALLOC;
+		goto out;
+	}
+	rc = sqlite3_open_v2(path, &s->db,
+	                     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+	                     NULL);
+	if (rc != SQLITE_OK) {
+		r = store_fail(s, rc);
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	r = store_user_version(s, &v);
+	if (r == 0 && (v < 1 || v > NHI_STORE_SCHEMA_VERSION)) {
+		snprintf(s->errmsg, sizeof(s->errmsg),
+		         "%s: schema version %d is not one this nhi reads", s->path, v);
+		r = NHI_ERR_STORE_VERSION;
+	}
+out:
+	if (r < 0) {
+		if (s->errmsg[0])
+			nhi_log_error("store: %s", s->errmsg);
+		nhi_store_close(s);
+		return r;
+	}
+	*ret_store = s;
+	return 0;
+}
+
 void nhi_store_close(struct nhi_store *s)
 {
 	size_t i;

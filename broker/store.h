@@ -28,6 +28,10 @@ struct nhi_store;
  * NHI_STORE_SCHEMA_VERSION and returns a handle. The path's last component
  * must not be a symlink. */
 int nhi_store_open(const char *path, struct nhi_store **ret_store);
+/* Opens an existing database read-only, for readers that must not change
+ * it (nhictl audit verify --local while the broker is down): nothing is
+ * created or migrated; a schema newer than this nhi is refused. */
+int nhi_store_open_readonly(const char *path, struct nhi_store **ret_store);
 /* Closes s (NULL is fine); an open transaction is rolled back. */
 void nhi_store_close(struct nhi_store *s);
 /* The path s was opened with. */

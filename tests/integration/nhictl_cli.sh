@@ -11,7 +11,7 @@
 require_root
 command -v sqlite3 >/dev/null || bail_out "sqlite3 (the shell) is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed to check JSON"
-plan 30
+plan 34
 
 broker_setup
 start_nhid
@@ -76,6 +76,8 @@ else
 fi
 
 expect "audit verify passes" 0 "audit trail verified" ctl audit verify
+expect "audit verify --local reads the same verdict from the state directory" 0 \
+	"audit trail verified" ctl audit verify --local
 json_check "audit export --json: every record, in order, hashes chained" \
 	"len(rows) >= 5 and [r['seq'] for r in rows] == list(range(1, len(rows) + 1)) and all(rows[i]['prev_hash'] == rows[i-1]['hash'] for i in range(1, len(rows))) and not any('$canon' in json.dumps(r) for r in rows)" \
 	ctl audit export --json
@@ -94,3 +96,10 @@ json_check "audit verify --json names the bad seq" \
 expect "a non-admin user is refused (exit 1)" 1 "permission denied" \
 	runuser -u nobody -- "$NHICTL" --socket "$SOCK" identity list
 expect "no broker is exit 3" 3 "unavailable" ctl --socket "$NHI_TMP/none.sock" status
+stop_nhid
+expect "with the broker stopped, audit verify --local still names record 2 (exit 4)" 4 \
+	"broken at record 2" ctl audit verify --local --state-dir "$STATE"
+expect "a command's --help needs no configuration" 0 "usage: nhictl audit" \
+	"$NHICTL" -c "$NHI_TMP/missing.conf" audit verify --help
+expect "nhi: a command's --help needs no configuration" 0 "usage: nhi cert" \
+	"$NHI" -c "$NHI_TMP/missing.conf" cert --help

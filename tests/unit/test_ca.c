@@ -210,6 +210,42 @@ Test(ca, rotation_drops_old_key_once_certificates_expired)
 	rotate_with_cert(nhi_broker_now() - 10, false);
 }
 
+/* A running broker stops trusting the old key once its last certificate
+ * has expired, without a restart; a key still needed stays. */
+static void prune_after_rotation(uint64_t valid_before, bool expect_old_kept)
+{
+	struct nhi_broker *b = open_broker();
+	char old[NHI_FINGERPRINT_MAX];
+
+	snprintf(old, sizeof(old), "%s", nhi_ca_set_fingerprint(b->ca));
+	insert_cert(b, 9, old, valid_before);
+	cr_assert_eq(nhi_store_begin(b->store), 0);
+	cr_assert_eq(nhi_ca_set_rotate(b, "root", nhi_broker_now()), 0);
+	cr_assert_eq(nhi_store_commit(b->store), 0);
+	cr_assert_eq(nhi_ca_set_count(b->ca), 2);
+	sleep(2);
+	cr_assert_eq(nhi_ca_set_prune(b, nhi_broker_now()), 0);
+	cr_assert_eq(nhi_ca_set_count(b->ca), expect_old_kept ? 2 : 1);
+	cr_assert_eq(nhi_ca_set_find(b->ca, old) != NULL, expect_old_kept);
+	cr_assert_eq(count_lines("user_ca.pub"), expect_old_kept ? 2 : 1);
+	cr_assert_str_eq(last_audit_type(b), "ca-change");
+	nhi_broker_close(b);
+
+	b = open_broker();
+	cr_assert_eq(nhi_ca_set_find(b->ca, old) != NULL, expect_old_kept);
+	nhi_broker_close(b);
+}
+
+Test(ca, prune_drops_expired_key_while_running)
+{
+	prune_after_rotation(nhi_broker_now() - 10, false);
+}
+
+Test(ca, prune_keeps_key_while_its_certificate_lives)
+{
+	prune_after_rotation(nhi_broker_now() + 3600, true);
+}
+
 /* Signs a certificate with serial under the broker's CA and writes it. */
 static char *write_cert(struct nhi_broker *b, uint64_t serial)
 {
