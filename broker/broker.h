@@ -27,6 +27,7 @@ struct nhi_broker {
 	char *self_exe;           /* the nhi tool, whose callers are attested instead */
 	bool reload_requested;    /* set by a reload request or SIGHUP */
 	bool krl_dirty;           /* a revocation: rewrite the KRL once committed */
+	bool nss_dirty;           /* an account change: rewrite the NSS cache once committed */
 	bool stop_requested;      /* SIGTERM: drain and exit */
 	uint64_t started;
 };

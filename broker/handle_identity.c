@@ -13,6 +13,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "names.h"
+#include "nss_export.h"
 
 #define TEXT_MAX           1024u          /* owner, gecos, force-command */
 #define PATH_MAX_LEN       4096u          /* shell, home, exe_path */
@@ -584,6 +585,24 @@ out:
 	return 0;
 }
 
+/* A new human, automation or service identity gets its unix account now,
+ * in the request's transaction; nhid writes the NSS cache once it commits. */
+static int assign_account(struct nhi_call *c, struct nhi_identity *id)
+{
+	struct nhi_account_params p;
+	int r;
+
+	nhi_nss_account_params(c->b, &p);
+	if ((r = nhi_accounts_assign(c->b->store, &p, id)) == NHI_ERR_ID_RANGE_EXHAUSTED)
+		return nhi_call_error(c, r, "no free uid left in %u-%u: widen [nss] uid_min/uid_max",
+		                      p.uid_min, p.uid_max);
+	if (r < 0)
+		return nhi_call_error(c, r, "cannot allocate a uid for '%s': %s", id->name,
+		                      nhi_strerror(r));
+	c->b->nss_dirty = true;
+	return 0;
+}
+
 int nhi_handle_identity_add(struct nhi_call *c)
 {
 	struct nhi_identity id;
@@ -604,6 +623,8 @@ int nhi_handle_identity_add(struct nhi_call *c)
 		r = NHI_ERR_ALLOC;
 		goto out;
 	}
+	if ((r = assign_account(c, &id)) < 0)
+		goto out;
 	r = nhi_store_identity_add(c->b->store, &id, NULL);
 	if (r == NHI_ERR_EXISTS) {
 		r = nhi_call_error(c, r, "identity '%s' already exists", name);
@@ -688,6 +709,7 @@ int nhi_handle_identity_set(struct nhi_call *c)
 		r = nhi_call_error(c, r, "cannot update identity '%s': %s", name, nhi_strerror(r));
 		goto out;
 	}
+	c->b->nss_dirty = true;
 	if ((r = role_op(c, name, "remove_role", false)) < 0 ||
 	    (r = role_op(c, name, "add_role", true)) < 0 ||
 	    (r = selector_op(c, name, "remove_selector", false)) < 0 ||
@@ -759,6 +781,7 @@ int nhi_handle_identity_status(struct nhi_call *c)
 		r = nhi_call_error(c, r, "cannot change identity '%s': %s", name, nhi_strerror(r));
 		goto out;
 	}
+	c->b->nss_dirty = true;
 	if (to == NHI_STATUS_RETIRED) {
 		r = nhi_store_cert_revoke_identity(c->b->store, name, (int64_t)nhi_broker_now(),
 		                                   "identity retired", &revoked);

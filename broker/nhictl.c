@@ -30,6 +30,7 @@ static void usage(FILE *f)
 	        "  ca show|rotate                 the user CA\n"
 	        "  status                         the broker's state\n"
 	        "  keys list|show                 static keys found in authorized_keys files\n"
+	        "  breakglass init --account NAME sealed one-time codes (root, no broker needed)\n"
 	        "\n"
 	        "Options:\n"
 	        "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
@@ -120,6 +121,7 @@ static const struct {
         {"revoke", nhictl_cmd_revoke},     {"audit", nhictl_cmd_audit},   {"ca", nhictl_cmd_ca},
         {"status", nhictl_cmd_status},
         {"keys", nhictl_cmd_keys},
+        {"breakglass", nhictl_cmd_breakglass},
 };
 
 int nhictl_load_config(const struct nhictl *ctl, struct nhi_config **ret_cfg)

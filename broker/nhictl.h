@@ -84,6 +84,7 @@ void nhictl_records_free(struct nhi_kv *list, size_t n);
 
 /* Command groups: argv[0] is the command's name. */
 int nhictl_cmd_identity(struct nhictl *ctl, int argc, char **argv);
+int nhictl_cmd_breakglass(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_enroll(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_cert(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_revoke(struct nhictl *ctl, int argc, char **argv);

@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "breakglass_spool.h"
 #include "broker.h"
 #include "err.h"
 #include "krl_export.h"
+#include "nss_export.h"
 #include "log.h"
 #include "server.h"
 
@@ -101,6 +103,15 @@ int main(int argc, char **argv)
 		nhi_log_error("cannot write the KRL in %s: %s", b->state_dir, nhi_strerror(r));
 		goto out;
 	}
+	/* A cache that cannot be written leaves nss_nhi on the old one (or
+	 * none); the broker still serves, and retries after the next change. */
+	if ((r = nhi_nss_start(b)) < 0) {
+		nhi_log_error("cannot write the NSS cache in %s: %s", b->state_dir, nhi_strerror(r));
+		b->nss_dirty = true;
+	}
+	/* Break-glass logins while the broker was down join the chain first. */
+	if ((r = nhi_bg_spool_ingest(b)) < 0)
+		nhi_log_error("break-glass spool not ingested: %s", nhi_strerror(r));
 	if ((r = nhi_server_listen(b->socket_path, &fd)) < 0) {
 		nhi_log_error("cannot listen on %s: %s", b->socket_path, nhi_strerror(r));
 		goto out;

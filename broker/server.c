@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "breakglass_spool.h"
 #include "ca.h"
 #include "dispatch.h"
 #include "err.h"
 #include "krl_export.h"
+#include "nss_export.h"
 #include "log.h"
 #include "proto.h"
 #include "server.h"
@@ -319,11 +321,20 @@ static void run_batch(struct server *srv)
 			nhi_call_clear(&call);
 		}
 		b->krl_dirty = false;
+		b->nss_dirty = false;
 	}
 	if (b->krl_dirty) {
 		b->krl_dirty = false;
 		if ((r = nhi_krl_export(b)) < 0)
 			nhi_log_error("cannot rewrite the KRL: %s", nhi_strerror(r));
+	}
+	/* A failed write stays dirty and is retried after the next batch:
+	 * the store already holds the change, the cache only lags. */
+	if (b->nss_dirty) {
+		if ((r = nhi_nss_export(b)) < 0)
+			nhi_log_error("cannot rewrite the NSS cache: %s", nhi_strerror(r));
+		else
+			b->nss_dirty = false;
 	}
 	for (c = batch; c != NULL; c = next) {
 		next = c->next;
@@ -344,6 +355,8 @@ static void reload(struct server *srv)
 		nhi_log_error("reload failed, keeping the old configuration: %s", err);
 	else
 		nhi_log_notice("configuration reloaded");
+	if ((r = nhi_bg_spool_ingest(srv->b)) < 0)
+		nhi_log_error("break-glass spool not ingested: %s", nhi_strerror(r));
 	sd_notify(0, "READY=1");
 }
 

@@ -74,6 +74,7 @@ static const struct key_def keys[] = {
 	{"nss", "uid_max", V_UID, FIELD(uid_max)},
 	{"nss", "default_shell", V_PATH, FIELD(default_shell)},
 	{"nss", "home_base", V_PATH, FIELD(home_base)},
+	{"nss", "uid_quarantine", V_GRACE, FIELD(uid_quarantine)},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -541,6 +542,7 @@ int nhi_config_defaults(struct nhi_config **ret)
 	cfg->uid_max = 79999;
 	cfg->default_shell = strdup("/bin/bash");
 	cfg->home_base = strdup("/home");
+	cfg->uid_quarantine = 90 * 86400;
 	if (cfg->socket_path == NULL || cfg->state_dir == NULL || cfg->admin_group == NULL ||
 	    cfg->helper_user == NULL || cfg->login_user == NULL || cfg->key_files[0] == NULL || cfg->key_files[1] == NULL ||
 	    cfg->default_shell == NULL || cfg->home_base == NULL) {

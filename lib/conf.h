@@ -37,6 +37,7 @@ struct nhi_config {
 	uint32_t uid_min, uid_max;  /* 70000, 79999 */
 	char *default_shell;        /* /bin/bash */
 	char *home_base;            /* /home */
+	uint32_t uid_quarantine;    /* seconds a retired identity's uid stays reserved; 90d */
 };
 
 /* Defaults for every field. */

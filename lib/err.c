@@ -58,6 +58,7 @@ const char *nhi_strerror(int err)
 	case NHI_ERR_CACHE_CORRUPT: return "cache file is corrupt";
 	case NHI_ERR_CACHE_VERSION: return "cache file format version not supported";
 	case NHI_ERR_RESULT_TOO_LARGE: return "result does not fit the caller's buffer";
+	case NHI_ERR_ID_RANGE_EXHAUSTED: return "no free uid or gid left in the configured range";
 	case NHI_ERR_CERT_MISMATCH: return "certificate does not match the broker's record";
 	case NHI_ERR_ENROLL_CODE: return "enrollment code is unknown, used or expired";
 	case NHI_ERR_DEVICE_KEY: return "device key is not enrolled or is revoked";

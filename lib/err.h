@@ -59,6 +59,7 @@ enum nhi_err {
 	NHI_ERR_CACHE_CORRUPT = -50,     /* a cache file that fails validation */
 	NHI_ERR_CACHE_VERSION = -51,     /* a cache file in a format we do not read */
 	NHI_ERR_RESULT_TOO_LARGE = -52,  /* the caller's buffer cannot hold the answer */
+	NHI_ERR_ID_RANGE_EXHAUSTED = -53, /* no free uid or gid left in [nss] uid_min..uid_max */
 	/* -60..-63: engineers (principals helper). */
 	NHI_ERR_CERT_MISMATCH = -60,     /* a presented key id or key differs from the record */
 	NHI_ERR_ENROLL_CODE = -61,       /* an enrollment code unknown, used or expired */

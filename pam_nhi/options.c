@@ -90,6 +90,10 @@ void nhi_pam_options_parse(struct pam_handle *pamh, int argc, const char **argv,
 			opts->auth_mode = NHI_PAM_AUTH_ELEVATE;
 		} else if (strcmp(a, "breakglass") == 0) {
 			opts->auth_mode = NHI_PAM_AUTH_BREAKGLASS;
+		} else if (strcmp(a, "missing=ignore") == 0) {
+			opts->bg_missing_ignore = true;
+		} else if (strcmp(a, "missing=unavail") == 0) {
+			opts->bg_missing_ignore = false;
 		} else if (strcmp(a, "debug") == 0) {
 			opts->debug = true;
 		} else {

@@ -9,7 +9,10 @@
  *                        (deny: closed for certificates and managed accounts)
  *   ignore_unknown       PAM_IGNORE instead of PAM_SUCCESS for unknown users
  *   codes=PATH           break-glass code file  (/etc/nhi/breakglass.codes)
- *   spool=DIR            break-glass audit spool (/var/spool/nhi/breakglass)
+ *   spool=DIR            break-glass audit spool (/var/lib/nhi/breakglass-spool,
+ *                        which nhid reads from its state directory)
+ *   missing=unavail|ignore  break-glass without a code file or without codes
+ *                        for the user: PAM_AUTHINFO_UNAVAIL (default) or PAM_IGNORE
  *   elevate              auth: JIT elevation (sudo) instead of break-glass
  *   breakglass           auth: break-glass codes (the default auth mode)
  *   debug                more log lines */
@@ -20,7 +23,7 @@
 #include <stdint.h>
 
 #define NHI_PAM_CODES_PATH_DEFAULT "/etc/nhi/breakglass.codes"
-#define NHI_PAM_SPOOL_DIR_DEFAULT "/var/spool/nhi/breakglass"
+#define NHI_PAM_SPOOL_DIR_DEFAULT "/var/lib/nhi/breakglass-spool"
 
 enum nhi_pam_auth_mode { NHI_PAM_AUTH_BREAKGLASS = 0, NHI_PAM_AUTH_ELEVATE };
 
@@ -33,6 +36,7 @@ struct nhi_pam_options {
 	const char *codes_path;
 	const char *spool_dir;
 	enum nhi_pam_auth_mode auth_mode;
+	bool bg_missing_ignore; /* missing=ignore */
 	bool debug;
 };
 

@@ -390,3 +390,25 @@ Test(config, durations)
 	cr_assert_eq(nhi_parse_duration(NULL, &v), NHI_ERR_INVALID_FORMAT);
 	cr_assert_eq(nhi_parse_duration("5", NULL), NHI_ERR_INVALID_ARGUMENT);
 }
+
+Test(config, uid_quarantine)
+{
+	struct nhi_config *cfg = NULL;
+	char err[256] = "";
+
+	cr_assert_eq(nhi_config_parse("t.conf", "", &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(cfg->uid_quarantine, 90u * 86400u);
+	nhi_config_free(cfg);
+	cfg = NULL;
+	cr_assert_eq(nhi_config_parse("t.conf", "[nss]\nuid_quarantine = 30d\n", &cfg, err,
+	                              sizeof(err)),
+	             0, "%s", err);
+	cr_expect_eq(cfg->uid_quarantine, 30u * 86400u);
+	nhi_config_free(cfg);
+	cfg = NULL;
+	cr_expect_neq(nhi_config_parse("t.conf", "[nss]\nuid_quarantine = soon\n", &cfg, err,
+	                               sizeof(err)),
+	              0);
+	cr_expect(strstr(err, "uid_quarantine") != NULL, "%s", err);
+	cr_expect_null(cfg);
+}

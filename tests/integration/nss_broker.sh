@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# nhid writes the NSS cache: identities it gives unix accounts resolve
+# through the real glibc (getent, id) in a private mount namespace
+# (nss-lib.sh) whose /var/lib/nhi is nhid's state directory. Changes show
+# without restarting anything; suspended and freshly retired identities
+# still resolve; break-glass identities never do; ids survive a restart.
+# Needs root.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-lib.sh"
+. "$top_srcdir/tests/integration/nss-lib.sh"
+
+require_root
+MODULE=$top_builddir/nss_nhi/.libs/libnss_nhi.so.2
+[ -f "$MODULE" ] || bail_out "libnss_nhi.so.2 not built at $MODULE"
+command -v unshare >/dev/null || bail_out "needs unshare"
+command -v sqlite3 >/dev/null || bail_out "needs sqlite3"
+plan 17
+
+# A range and names no other account on this host uses.
+tag=$(printf '%04x' $((RANDOM % 65536)))
+A=nhit-ba$tag B=nhit-bb$tag X=nhit-bx$tag G=nhit-bops$tag
+base=$((3800000 + (RANDOM % 5000) * 100))
+for id in $(seq "$base" $((base + 9))) $((base + 50)); do
+	getent passwd "$id" >/dev/null || getent group "$id" >/dev/null && bail_out "id $id in use"
+done
+
+broker_setup "$(printf '[nss]\nuid_min = %s\nuid_max = %s\nhome_base = /srv/home\n' \
+	"$base" $((base + 9)))"
+MODDIR=$NHI_TMP/module
+mkdir -p "$MODDIR" && cp "$MODULE" "$MODDIR/libnss_nhi.so.2"
+nss_namespace_prepare "$MODDIR" || bail_out "cannot prepare the NSS namespace"
+
+not_resolvable()
+{
+	! getent passwd "$1" >/dev/null
+}
+
+# in_ns CMD...: CMD where NSS reads nhid's cache.
+in_ns()
+{
+	nss_namespace_run "$STATE" "$MODDIR" "$@"
+}
+
+start_nhid
+check "nhid writes nss.cache on start, mode 0644" \
+	test "$(stat -c %a "$STATE/nss.cache" 2>/dev/null)" = 644
+
+expect "identity add gives a human a uid from the range" 0 "uid: +$base\b" \
+	ctl identity add "$A" --kind human --gecos "Nhi Test A"
+expect "getent passwd NAME shows the broker's account" 0 \
+	"^$A:x:$base:$base:Nhi Test A:/srv/home/$A:/bin/bash\$" in_ns getent passwd "$A"
+expect "getent passwd UID finds it" 0 "^$A:" in_ns getent passwd "$base"
+expect "id NAME shows its uid and private group" 0 \
+	"^uid=$base\($A\) gid=$base\($A\) groups=$base\($A\)\$" in_ns id "$A"
+
+# A store group, joined through a role of the same name.
+sqlite3 "$DB" "INSERT INTO groups (name, gid, created) VALUES ('$G', $((base + 50)), 0)" ||
+	bail_out "cannot add a group to the store"
+expect "an automation identity gets the next uid" 0 "uid: +$((base + 1))\b" \
+	ctl identity add "$B" --kind automation --role "$G"
+expect "id shows a group derived from a role" 0 \
+	"^uid=$((base + 1))\($B\) gid=$((base + 1))\($B\) groups=$((base + 1))\($B\),$((base + 50))\($G\)\$" \
+	in_ns id "$B"
+expect "getent group shows the role's members" 0 "^$G:x:$((base + 50)):$B\$" \
+	in_ns getent group "$G"
+
+expect "a break-glass identity gets no unix account" 0 "name: +$X" \
+	ctl identity add "$X" --kind breakglass
+expect "a break-glass identity does not resolve" 2 "" in_ns getent passwd "$X"
+
+ctl identity suspend "$A" >/dev/null || fail "suspend" "nhictl identity suspend failed"
+expect "a suspended identity still resolves" 0 "^$A:x:$base:" in_ns getent passwd "$A"
+ctl identity set "$A" --shell /bin/sh >/dev/null || fail "set" "nhictl identity set failed"
+expect "a change shows without a restart" 0 "^$A:x:$base:$base:Nhi Test A:/srv/home/$A:/bin/sh\$" \
+	in_ns getent passwd "$A"
+
+ctl identity retire "$B" >/dev/null || fail "retire" "nhictl identity retire failed"
+expect "a retired identity resolves during its quarantine" 0 "^$B:x:$((base + 1)):" \
+	in_ns getent passwd "$B"
+
+stop_nhid
+rm -f "$STATE/nss.cache"
+start_nhid
+expect "ids are stable across a restart" 0 "^$A:x:$base:" in_ns getent passwd "$A"
+expect "a retired uid is not handed out again during quarantine" 0 "uid: +$((base + 2))\b" \
+	ctl identity add "nhit-bc$tag" --kind service
+expect "local accounts still resolve" 0 "^root:x:0:0:" in_ns getent passwd root
+check "no nhi name leaks into the host's own NSS" not_resolvable "$A"

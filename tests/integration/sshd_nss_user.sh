@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# End to end: an account that exists only through nss_nhi logs in to a real
+# sshd with a certificate from nhid, and `id` in the session shows the uid
+# and groups nhid gave it. nhid writes its NSS cache into its state dir;
+# sshd and the ssh client run in a private mount namespace where that dir
+# is /var/lib/nhi and nsswitch.conf reads "files nhi" (nss-lib.sh), so the
+# host's own NSS never sees the account. Needs root.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-lib.sh"
+. "$top_srcdir/tests/integration/nss-lib.sh"
+
+require_root
+MODULE=$top_builddir/nss_nhi/.libs/libnss_nhi.so.2
+[ -f "$MODULE" ] || bail_out "libnss_nhi.so.2 not built at $MODULE"
+command -v unshare >/dev/null || bail_out "needs unshare"
+command -v sqlite3 >/dev/null || bail_out "needs sqlite3"
+command -v runuser >/dev/null || bail_out "needs runuser"
+plan 6
+
+not_resolvable()
+{
+	! getent passwd "$1" >/dev/null
+}
+
+not_in_passwd()
+{
+	! grep -q "^$1:" /etc/passwd
+}
+
+tag=$(printf '%04x' $((RANDOM % 65536)))
+ACCOUNT=nhit-e2e$tag GROUP=nhit-e2eops$tag
+base=$((3700000 + (RANDOM % 5000) * 100))
+for id in $(seq "$base" $((base + 9))) $((base + 50)); do
+	getent passwd "$id" >/dev/null || getent group "$id" >/dev/null && bail_out "id $id in use"
+done
+
+broker_setup "$(printf '[nss]\nuid_min = %s\nuid_max = %s\n' "$base" $((base + 9)))"
+MODDIR=$NHI_TMP/module
+mkdir -p "$MODDIR" && cp "$MODULE" "$MODDIR/libnss_nhi.so.2"
+nss_namespace_prepare "$MODDIR" || bail_out "cannot prepare the NSS namespace"
+BOT_SHELL=$NHI_TMP/bot-shell
+attested_shell "$BOT_SHELL"
+start_nhid
+
+# The certificate is asked for by a local user's program (attested by uid
+# and path); the account it logs in to exists only in nhid's cache.
+ASKER=$(make_user) || bail_out "cannot create a test user"
+runuser -u "$ASKER" -- test -x "$NHI" ||
+	bail_out "the test user cannot run $NHI: build in a directory other users can reach"
+install -d -m 0700 -o "$ASKER" -g "$ASKER" "$NHI_TMP/keys"
+KEY=$NHI_TMP/keys/e2e
+sqlite3 "$DB" "INSERT INTO groups (name, gid, created) VALUES ('$GROUP', $((base + 50)), 0)" ||
+	bail_out "cannot add a group to the store"
+expect "nhictl adds an automation identity with a unix account" 0 "uid: +$base\b" \
+	ctl identity add "$ACCOUNT" --kind automation --role "$GROUP" \
+	--selector "uid=$(id -u "$ASKER")" --selector "exe_path=$BOT_SHELL"
+out=$(as_user "$ASKER" "$BOT_SHELL" cert --identity "$ACCOUNT" --out "$KEY" 2>&1)
+[ -f "$KEY-cert.pub" ] || bail_out "no certificate: $out"
+chmod 0644 "$KEY-cert.pub"
+
+check "the account does not exist in the host's own NSS" not_resolvable "$ACCOUNT"
+
+# sshd trusting the broker's CA, on a free loopback port.
+"$SSH_KEYGEN" -q -t ed25519 -N '' -C nhi-test-host -f "$NHI_TMP/host_ed25519" ||
+	bail_out "cannot generate an sshd host key"
+mkdir -p /run/sshd && chmod 0755 /run/sshd
+PORT=$(free_port) || bail_out "no free TCP port on 127.0.0.1"
+SSHD_CONFIG=$NHI_TMP/sshd_config
+SSHD_LOG=$NHI_TMP/sshd.log
+cat >"$SSHD_CONFIG" <<CONF
+Port $PORT
+ListenAddress 127.0.0.1
+AddressFamily inet
+HostKey $NHI_TMP/host_ed25519
+PidFile $NHI_TMP/sshd.pid
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile none
+TrustedUserCAKeys $STATE/user_ca.pub
+RevokedKeys $STATE/revoked.krl
+PermitRootLogin no
+LogLevel VERBOSE
+CONF
+"$SSHD" -t -f "$SSHD_CONFIG" >"$NHI_TMP/sshd-t.out" 2>&1 || {
+	diag_file "$NHI_TMP/sshd-t.out"
+	bail_out "sshd configuration invalid"
+}
+
+# What runs inside the namespace: sshd, the lookups, the login.
+cat >"$NHI_TMP/in-namespace.sh" <<'SCRIPT'
+sshd=$1 config=$2 port=$3 log=$4 user=$5 key=$6
+"$sshd" -D -e -f "$config" >>"$log" 2>&1 </dev/null &
+pid=$!
+for i in $(seq 1 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.1
+done
+echo "getent: $(getent passwd "$user")"
+SSH_AUTH_SOCK= timeout 30 ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no \
+	-o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes \
+	-o IdentityAgent=none -o ConnectTimeout=5 -o LogLevel=ERROR -p "$port" -l "$user" \
+	-i "$key" -o CertificateFile="$key-cert.pub" 127.0.0.1 'echo "session: $(id)"' 2>&1 </dev/null
+rc=$?
+kill -TERM "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+exit $rc
+SCRIPT
+out=$(nss_namespace_run "$STATE" "$MODDIR" bash "$NHI_TMP/in-namespace.sh" "$SSHD" \
+	"$SSHD_CONFIG" "$PORT" "$SSHD_LOG" "$ACCOUNT" "$KEY")
+rc=$?
+if grep -q "^getent: $ACCOUNT:x:$base:$base:" <<<"$out"; then
+	pass "sshd's namespace resolves the account through nss_nhi"
+else
+	fail "sshd's namespace resolves the account through nss_nhi" "$out"
+fi
+if [ "$rc" -eq 0 ] && grep -q "Accepted publickey for $ACCOUNT .*ID nhi:$ACCOUNT:" "$SSHD_LOG"; then
+	pass "the account logs in with the broker's certificate"
+else
+	fail "the account logs in with the broker's certificate" "exit $rc: $out"
+	diag_file "$SSHD_LOG"
+fi
+expect "id in the session shows nss_nhi's uid and groups" 0 \
+	"^session: uid=$base\($ACCOUNT\) gid=$base\($ACCOUNT\) groups=$base\($ACCOUNT\),$((base + 50))\($GROUP\)\$" \
+	echo "$out"
+check "the session never touched the host's passwd file" not_in_passwd "$ACCOUNT"

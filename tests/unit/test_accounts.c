@@ -1,0 +1,267 @@
+/* Unix account allocation (accounts.c) and the NSS cache writer
+ * (nss_export.c), against crafted passwd and group files. */
+#include <config.h>
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "accounts.h"
+#include "conf.h"
+#include "err.h"
+#include "nss_export.h"
+#include "nsscache.h"
+#include "store.h"
+#include "store_account.h"
+#include "support.h"
+
+static char *dir, *passwd_path, *group_path, *cache_path;
+static struct nhi_store *store;
+static struct nhi_account_params params;
+
+static const char passwd_text[] = "root:x:0:0:root:/root:/bin/bash\n"
+                                  "taken:x:5000:5000::/home/taken:/bin/sh\n"
+                                  "also:x:5002:100::/home/also:/bin/sh\n"
+                                  "local-alice:x:1001:1001::/home/la:/bin/sh\n";
+static const char group_text[] = "root:x:0:\n"
+                                 "taken:x:5000:\n"
+                                 "g5001:x:5001:\n"
+                                 "staff:x:5100:\n";
+
+static void setup(void)
+{
+	char *db;
+	int r;
+
+	dir = test_mkdtemp();
+	passwd_path = test_path(dir, "passwd");
+	group_path = test_path(dir, "group");
+	cache_path = test_path(dir, "nss.cache");
+	test_write_file(passwd_path, passwd_text, strlen(passwd_text), 0644);
+	test_write_file(group_path, group_text, strlen(group_text), 0644);
+	db = test_path(dir, "nhi.db");
+	r = nhi_store_open(db, &store);
+	cr_assert_eq(r, 0, "open: %s", nhi_strerror(r));
+	free(db);
+	params = (struct nhi_account_params){
+	        .passwd_path = passwd_path,
+	        .group_path = group_path,
+	        .uid_min = 5000,
+	        .uid_max = 5009,
+	        .quarantine = 100,
+	        .now = 1000000,
+	};
+	cr_assert_eq(nhi_store_begin(store), 0);
+}
+
+static void teardown(void)
+{
+	nhi_store_rollback(store);
+	nhi_store_close(store);
+	test_rmtree(dir);
+	free(passwd_path);
+	free(group_path);
+	free(cache_path);
+	free(dir);
+}
+
+TestSuite(accounts, .init = setup, .fini = teardown);
+
+/* Adds an identity of kind through the allocator, as the add handler does. */
+static struct nhi_identity add(const char *name, enum nhi_identity_kind kind)
+{
+	struct nhi_identity id;
+	int r;
+
+	nhi_identity_init(&id);
+	id.name = strdup(name);
+	id.kind = kind;
+	r = nhi_accounts_assign(store, &params, &id);
+	cr_assert_eq(r, 0, "assign %s: %s", name, nhi_strerror(r));
+	r = nhi_store_identity_add(store, &id, NULL);
+	cr_assert_eq(r, 0, "add %s: %s", name, nhi_strerror(r));
+	return id;
+}
+
+Test(accounts, reads_local_files_without_nss)
+{
+	struct nhi_local_accounts l;
+
+	cr_assert_eq(nhi_local_accounts_read(passwd_path, group_path, &l), 0);
+	cr_expect(nhi_id_set_has(&l.uids, 5000));
+	cr_expect(nhi_id_set_has(&l.uids, 5002));
+	cr_expect_not(nhi_id_set_has(&l.uids, 5001));
+	cr_expect(nhi_id_set_has(&l.gids, 5001));
+	cr_expect(nhi_local_has_user(&l, "local-alice"));
+	cr_expect_not(nhi_local_has_user(&l, "nobody-here"));
+	cr_expect(nhi_local_has_group(&l, "staff"));
+	nhi_local_accounts_clear(&l);
+}
+
+Test(accounts, missing_local_file_is_an_error)
+{
+	struct nhi_local_accounts l;
+	char *missing = test_path(dir, "nope");
+
+	cr_expect_eq(nhi_local_accounts_read(missing, group_path, &l), NHI_ERR_SYSTEM);
+	cr_expect_eq(nhi_local_accounts_read(passwd_path, missing, &l), NHI_ERR_SYSTEM);
+	free(missing);
+}
+
+Test(accounts, skips_local_uids_and_gids)
+{
+	struct nhi_identity a = add("alice", NHI_KIND_HUMAN);
+	struct nhi_identity b = add("bot", NHI_KIND_AUTOMATION);
+	struct nhi_identity c = add("svc", NHI_KIND_SERVICE);
+
+	/* 5000 is a local uid and gid, 5001 a local gid, 5002 a local uid:
+	 * 5003 is the first id free as both. */
+	cr_expect_eq(a.uid, 5003);
+	cr_expect_eq(a.gid, 5003);
+	cr_expect_eq(b.uid, 5004);
+	cr_expect_eq(b.gid, 5004);
+	cr_expect_eq(c.uid, 5005);
+	cr_expect_eq(c.gid, 5005);
+	nhi_identity_clear(&a);
+	nhi_identity_clear(&b);
+	nhi_identity_clear(&c);
+}
+
+Test(accounts, uid_and_gid_differ_when_no_id_is_free_as_both)
+{
+	struct nhi_identity a;
+
+	params.uid_max = 5002;
+	a = add("alice", NHI_KIND_HUMAN);
+	cr_expect_eq(a.uid, 5001, "5001 is only a local gid");
+	cr_expect_eq(a.gid, 5002, "5002 is only a local uid");
+	nhi_identity_clear(&a);
+}
+
+Test(accounts, breakglass_and_explicit_ids)
+{
+	struct nhi_identity bg, pinned;
+
+	bg = add("bg", NHI_KIND_BREAKGLASS);
+	cr_expect_eq(bg.uid, NHI_ID_NONE);
+	cr_expect_eq(bg.gid, NHI_ID_NONE);
+	nhi_identity_init(&pinned);
+	pinned.name = strdup("pinned");
+	pinned.kind = NHI_KIND_HUMAN;
+	pinned.uid = 1001;
+	cr_assert_eq(nhi_accounts_assign(store, &params, &pinned), 0);
+	cr_expect_eq(pinned.uid, 1001, "an administrator's uid is kept");
+	nhi_identity_clear(&bg);
+	nhi_identity_clear(&pinned);
+}
+
+Test(accounts, range_exhaustion)
+{
+	struct nhi_identity id;
+	char name[32];
+	int r = 0, n;
+
+	/* 5000..5009 minus the local 5000 and 5002: eight uids. */
+	for (n = 0; n < 8; n++) {
+		snprintf(name, sizeof(name), "u%d", n);
+		id = add(name, NHI_KIND_AUTOMATION);
+		cr_expect(id.uid >= 5001 && id.uid <= 5009);
+		nhi_identity_clear(&id);
+	}
+	nhi_identity_init(&id);
+	id.name = strdup("one-too-many");
+	id.kind = NHI_KIND_HUMAN;
+	r = nhi_accounts_assign(store, &params, &id);
+	cr_expect_eq(r, NHI_ERR_ID_RANGE_EXHAUSTED, "%s", nhi_strerror(r));
+	cr_expect_eq(id.uid, NHI_ID_NONE);
+	nhi_identity_clear(&id);
+}
+
+Test(accounts, quarantine_then_release)
+{
+	struct nhi_identity a = add("alice", NHI_KIND_HUMAN), got, b;
+
+	cr_assert_eq(a.uid, 5003);
+	cr_assert_eq(nhi_store_identity_set_status(store, "alice", NHI_STATUS_RETIRED), 0);
+	nhi_identity_init(&got);
+	cr_assert_eq(nhi_store_identity_get(store, "alice", &got), 0);
+	params.now = got.updated + 10;
+	cr_expect(nhi_account_resolves(&got, params.quarantine, params.now));
+	b = add("bob", NHI_KIND_HUMAN);
+	cr_expect_neq(b.uid, 5003, "a quarantined uid is not reused");
+	nhi_identity_clear(&b);
+
+	params.now = got.updated + params.quarantine;
+	cr_expect_not(nhi_account_resolves(&got, params.quarantine, params.now));
+	b = add("carol", NHI_KIND_HUMAN);
+	cr_expect_eq(b.uid, 5003, "after quarantine the uid is free again");
+	nhi_identity_clear(&b);
+	nhi_identity_clear(&got);
+	cr_assert_eq(nhi_store_identity_get(store, "alice", &got), 0);
+	cr_expect_eq(got.uid, NHI_ID_NONE, "the retired identity lost its uid");
+	nhi_identity_clear(&got);
+	nhi_identity_clear(&a);
+}
+
+Test(accounts, assign_all_gives_existing_rows_ids_once)
+{
+	struct nhi_identity id, got;
+	size_t n = 0;
+
+	nhi_identity_init(&id);
+	id.name = strdup("old");
+	id.kind = NHI_KIND_HUMAN;
+	cr_assert_eq(nhi_store_identity_add(store, &id, NULL), 0);
+	cr_assert_eq(nhi_accounts_assign_all(store, &params, &n), 0);
+	cr_expect_eq(n, 1);
+	nhi_identity_init(&got);
+	cr_assert_eq(nhi_store_identity_get(store, "old", &got), 0);
+	cr_expect_eq(got.uid, 5003);
+	nhi_identity_clear(&got);
+	cr_assert_eq(nhi_accounts_assign_all(store, &params, &n), 0);
+	cr_expect_eq(n, 0, "ids are stable: nothing to do the second time");
+	cr_assert_eq(nhi_store_identity_get(store, "old", &got), 0);
+	cr_expect_eq(got.uid, 5003);
+	nhi_identity_clear(&got);
+	nhi_identity_clear(&id);
+}
+
+Test(accounts, export_writes_a_cache_nss_nhi_reads)
+{
+	struct nhi_config *cfg = NULL;
+	struct nhi_nsscache *cache = NULL;
+	struct nhi_identity a = add("alice", NHI_KIND_HUMAN), pinned;
+	struct passwd pw;
+	struct group gr;
+	struct stat st;
+	char buf[1024];
+	int r;
+
+	nhi_identity_init(&pinned);
+	pinned.name = strdup("local-alice");
+	pinned.kind = NHI_KIND_HUMAN;
+	pinned.uid = 1001;
+	cr_assert_eq(nhi_store_identity_add(store, &pinned, NULL), 0);
+	cr_assert_eq(nhi_config_defaults(&cfg), 0);
+	r = nhi_nss_export_to(store, cfg, &params, cache_path);
+	cr_assert_eq(r, 0, "export: %s", nhi_strerror(r));
+	cr_assert_eq(stat(cache_path, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, 0644);
+	cr_assert_eq(nhi_nsscache_open(cache_path, &cache), 0);
+	cr_expect_eq(nhi_nsscache_user_count(cache), 1, "the local account is left out");
+	cr_assert_eq(nhi_nsscache_getpwnam(cache, "alice", &pw, buf, sizeof(buf)), 0);
+	cr_expect_eq(pw.pw_uid, 5003);
+	cr_expect_eq(pw.pw_gid, 5003);
+	cr_expect_str_eq(pw.pw_dir, "/home/alice");
+	cr_expect_str_eq(pw.pw_shell, "/bin/bash");
+	cr_assert_eq(nhi_nsscache_getgrgid(cache, 5003, &gr, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(gr.gr_name, "alice");
+	cr_expect_eq(nhi_nsscache_getpwnam(cache, "local-alice", &pw, buf, sizeof(buf)),
+	             NHI_ERR_NOT_FOUND);
+	nhi_nsscache_close(cache);
+	nhi_config_free(cfg);
+	nhi_identity_clear(&a);
+	nhi_identity_clear(&pinned);
+}
