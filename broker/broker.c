@@ -49,6 +49,8 @@ static void resolve_principals(struct nhi_broker *b)
 
 	b->admin_gid = gr != NULL ? gr->gr_gid : (gid_t)-1;
 	b->helper_uid = pw != NULL ? pw->pw_uid : (uid_t)-1;
+	pw = getpwnam(b->cfg->login_user);
+	b->login_uid = pw != NULL ? pw->pw_uid : (uid_t)-1;
 }
 
 static int make_state_dir(const char *dir)

@@ -23,6 +23,7 @@ struct nhi_broker {
 	struct nhi_ca_set *ca;
 	gid_t admin_gid;          /* (gid_t)-1 when the admin group does not exist */
 	uid_t helper_uid;         /* (uid_t)-1 when the helper user does not exist */
+	uid_t login_uid;          /* the login user running nhi-issue; (uid_t)-1 if none */
 	char *self_exe;           /* the nhi tool, whose callers are attested instead */
 	bool reload_requested;    /* set by a reload request or SIGHUP */
 	bool krl_dirty;           /* a revocation: rewrite the KRL once committed */

@@ -31,6 +31,9 @@ static const struct nhi_handler handlers[] = {
 	{ NHI_MSG_KEYS_RESTORE, NHI_ACCESS_ADMIN, nhi_handle_keys_restore },
 	{ NHI_MSG_KEYS_EXCEPT, NHI_ACCESS_ADMIN, nhi_handle_keys_except },
 	{ NHI_MSG_PRINCIPALS_QUERY, NHI_ACCESS_HELPER, nhi_handle_principals_query },
+	/* nhi-issue runs as the login user, behind sshd's ForceCommand. */
+	{ NHI_MSG_DEVICE_ENROLL, NHI_ACCESS_LOGIN, nhi_handle_device_enroll },
+	{ NHI_MSG_DEVICE_ISSUE, NHI_ACCESS_LOGIN, nhi_handle_device_issue },
 	/* pam_nhi runs as root inside sshd, sudo and login. */
 	{ NHI_MSG_LOGIN_CHECK, NHI_ACCESS_HELPER, nhi_handle_login_check },
 	{ NHI_MSG_SESSION_EVENT, NHI_ACCESS_HELPER, nhi_handle_session_event },
@@ -63,6 +66,8 @@ bool nhi_dispatch_allowed(const struct nhi_handler *h, const struct nhi_peer *pe
 		return peer->is_helper || peer->is_admin;
 	case NHI_ACCESS_ADMIN:
 		return peer->is_admin;
+	case NHI_ACCESS_LOGIN:
+		return peer->is_login || peer->is_admin;
 	}
 	return false;
 }

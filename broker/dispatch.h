@@ -12,6 +12,7 @@ enum nhi_access {
 	NHI_ACCESS_ANY = 0, /* any local uid; the handler decides what it may have */
 	NHI_ACCESS_HELPER,  /* the sshd helper user, or an admin */
 	NHI_ACCESS_ADMIN,   /* root or the admin group */
+	NHI_ACCESS_LOGIN,   /* the login user (nhi-issue), or an admin */
 };
 
 /* A handler runs inside a store transaction that the server opens around

@@ -240,7 +240,11 @@ int nhi_handle_keys_query(struct nhi_call *c)
 	if ((r = query_args(c, &q)) < 0)
 		goto out;
 	/* Accounts answered from elsewhere than their key files go here. */
-	r = answer_static_keys(c, &q);
+	r = nhi_device_keys_answer(c, q.account, q.key, q.fingerprint);
+	if (r == 0)
+		r = answer_static_keys(c, &q);
+	else if (r > 0)
+		r = 0;
 out:
 	nhi_key_free(q.key);
 	return r;

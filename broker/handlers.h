@@ -55,5 +55,13 @@ int nhi_handle_grant_request(struct nhi_call *c);
 int nhi_handle_grant_check(struct nhi_call *c);
 int nhi_handle_grant_list(struct nhi_call *c);
 int nhi_handle_grant_decide(struct nhi_call *c);
+/* handle_device.c: device keys, enrollment and nhi-issue */
+struct nhi_key;
+int nhi_handle_device_enroll(struct nhi_call *c);
+int nhi_handle_device_issue(struct nhi_call *c);
+/* The login user's keys query: 1 when account is the login user and the
+ * answer is made, 0 for any other account. */
+int nhi_device_keys_answer(struct nhi_call *c, const char *account, const struct nhi_key *key,
+                           const char *fingerprint);
 
 #endif

@@ -28,6 +28,11 @@ static void usage(FILE *f)
 	           "  status              the broker's state\n"
 	           "  elevate --role ROLE --reason TEXT [--ttl D]\n"
 	           "                      a just-in-time grant: sudo without a password\n"
+	           "  enroll --code CODE HOST\n"
+	           "                      enroll a device key with the broker on HOST (over ssh)\n"
+	           "  login [--ttl D] HOST\n"
+	           "                      a certificate from the broker on HOST for a new key,\n"
+	           "                      loaded into the ssh-agent\n"
 	           "\n"
 	           "Options:\n"
 	           "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
@@ -258,6 +263,8 @@ static const struct {
         {"whoami", cmd_whoami},
         {"status", cmd_status},
         {"elevate", nhi_cmd_elevate},
+        {"enroll", nhi_cmd_enroll},
+        {"login", nhi_cmd_login},
 };
 
 /* The socket and the timeout: the options, else the configuration's

@@ -44,5 +44,8 @@ void nhi_cli_format_time(uint64_t t, char *buf, size_t len);
 
 int nhi_cmd_cert(struct nhi_cli *cli, int argc, char **argv);
 int nhi_cmd_elevate(struct nhi_cli *cli, int argc, char **argv);
+/* nhi_login.c: over ssh to the login account on the broker host */
+int nhi_cmd_enroll(struct nhi_cli *cli, int argc, char **argv);
+int nhi_cmd_login(struct nhi_cli *cli, int argc, char **argv);
 
 #endif

@@ -49,6 +49,7 @@ int nhi_peer_from_socket(int fd, const struct nhi_broker *b, struct nhi_peer *re
 	snprintf(peer.name, sizeof(peer.name), "uid:%u", (unsigned)cred.uid);
 	peer.is_admin = cred.uid == 0;
 	peer.is_helper = b->helper_uid != (uid_t)-1 && cred.uid == b->helper_uid;
+	peer.is_login = b->login_uid != (uid_t)-1 && cred.uid == b->login_uid;
 	*ret_peer = peer;
 	return 0;
 }

@@ -14,6 +14,7 @@ struct nhi_peer {
 	gid_t gid;
 	bool is_admin;  /* uid 0; or a member of the admin group, once checked */
 	bool is_helper; /* the sshd helper user */
+	bool is_login;  /* the login user behind nhi-issue */
 	char name[64];  /* "uid:1000" or the user name, for audit actors */
 };
 

@@ -58,6 +58,7 @@ static const struct key_def keys[] = {
 	{"broker", "ca_key", V_PATH, FIELD(ca_key_path)},
 	{"broker", "admin_group", V_NAME, FIELD(admin_group)},
 	{"broker", "helper_user", V_NAME, FIELD(helper_user)},
+	{"broker", "login_user", V_NAME, FIELD(login_user)},
 	{"broker", "log_level", V_LOG_LEVEL, FIELD(log_level)},
 	{"policy", "human_ttl_default", V_TTL, FIELD(human_ttl_default)},
 	{"policy", "human_ttl_max", V_TTL, FIELD(human_ttl_max)},
@@ -533,6 +534,7 @@ int nhi_config_defaults(struct nhi_config **ret)
 	cfg->ca_key_path = NULL;
 	cfg->admin_group = strdup("nhi-admin");
 	cfg->helper_user = strdup("nhi");
+	cfg->login_user = strdup("nhi-login");
 	cfg->log_level = LOG_INFO;
 	cfg->human_ttl_default = 3600;
 	cfg->human_ttl_max = 8 * 3600;
@@ -555,7 +557,7 @@ int nhi_config_defaults(struct nhi_config **ret)
 	cfg->home_base = strdup("/home");
 	cfg->uid_quarantine = 90 * 86400;
 	if (cfg->socket_path == NULL || cfg->state_dir == NULL || cfg->admin_group == NULL ||
-	    cfg->helper_user == NULL || cfg->key_files[0] == NULL || cfg->key_files[1] == NULL ||
+	    cfg->helper_user == NULL || cfg->login_user == NULL || cfg->key_files[0] == NULL || cfg->key_files[1] == NULL ||
 	    cfg->default_shell == NULL || cfg->home_base == NULL) {
 		nhi_config_free(cfg);
 		return NHI_ERR_ALLOC;
@@ -723,6 +725,7 @@ void nhi_config_free(struct nhi_config *cfg)
 	free(cfg->ca_key_path);
 	free(cfg->admin_group);
 	free(cfg->helper_user);
+	free(cfg->login_user);
 	for (i = 0; i < NHI_CONFIG_KEY_FILES_MAX; i++)
 		free(cfg->key_files[i]);
 	free(cfg->chain_command);

@@ -21,6 +21,7 @@ struct nhi_config {
 	char *ca_key_path;          /* NULL: <state_dir>/user_ca */
 	char *admin_group;          /* nhi-admin */
 	char *helper_user;          /* nhi */
+	char *login_user;           /* nhi-login: runs nhi-issue for engineers */
 	int log_level;              /* LOG_INFO */
 	/* [policy]: seconds */
 	uint32_t human_ttl_default, human_ttl_max;           /* 3600, 28800 */

@@ -63,6 +63,8 @@ enum nhi_err {
 	NHI_ERR_ID_RANGE_EXHAUSTED = -53, /* no free uid or gid left in [nss] uid_min..uid_max */
 	/* -60..-63: engineers (principals helper). */
 	NHI_ERR_CERT_MISMATCH = -60,     /* a presented key id or key differs from the record */
+	NHI_ERR_ENROLL_CODE = -61,       /* an enrollment code unknown, used or expired */
+	NHI_ERR_DEVICE_KEY = -62,        /* a device key not enrolled, or revoked */
 	/* -65..-68: logins (pam_nhi) */
 	NHI_ERR_IDENTITY_RETIRED = -65,  /* a retired identity: the account has expired */
 	NHI_ERR_LOGIN_CREDENTIAL = -66,  /* the login's credential is not allowed for it */

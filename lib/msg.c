@@ -35,6 +35,8 @@ const char *nhi_msg_name(uint8_t type)
 	case NHI_MSG_KEYS_RESTORE: return "keys-restore";
 	case NHI_MSG_KEYS_EXCEPT: return "keys-except";
 	case NHI_MSG_PRINCIPALS_QUERY: return "principals-query";
+	case NHI_MSG_DEVICE_ENROLL: return "device-enroll";
+	case NHI_MSG_DEVICE_ISSUE: return "device-issue";
 	case NHI_MSG_LOGIN_CHECK: return "login-check";
 	case NHI_MSG_SESSION_EVENT: return "session-event";
 	case NHI_MSG_IMPORT_BEGIN: return "import-begin";

@@ -44,6 +44,10 @@ enum nhi_msg_type {
 	/* The sshd helper user (or admins). */
 	NHI_MSG_PRINCIPALS_QUERY = 50, /* account, uid, serial, key_id, key_fingerprint
 					* -> one record: principal */
+	/* nhi-issue, as the login user (or admins). */
+	NHI_MSG_DEVICE_ENROLL = 51,  /* code, device_key (blob) -> identity, fingerprint, is_fido */
+	NHI_MSG_DEVICE_ISSUE = 52,   /* device_key (blob), public_key (blob), ttl?
+				      * -> the record of a certificate request */
 	/* pam_nhi (root or the helper user). */
 	NHI_MSG_LOGIN_CHECK = 60,    /* user, service, rhost?, tty?, method?, key_type?,
 				      * key_fp?, cert_serial?, cert_key_id?

@@ -235,7 +235,8 @@ port_accepts()
 # background job on a free loopback port. The test's lines come first, so
 # they win over the defaults below (sshd keeps the first value it reads).
 # Sets NHI_SSHD_PORT, NHI_SSHD_PID, NHI_SSHD_LOG, NHI_SSHD_CONFIG. Must be
-# called in the test's own shell, not in $(...).
+# called in the test's own shell, not in $(...). NHI_SSHD_TAIL, when set, is
+# appended last (for Match blocks).
 start_sshd()
 {
 	local attempt i line
@@ -269,6 +270,8 @@ start_sshd()
 				PermitRootLogin no
 				LogLevel VERBOSE
 			EOF
+			# Match blocks must come last: they run to the end of the file.
+			[ -z "${NHI_SSHD_TAIL:-}" ] || printf '%s\n' "$NHI_SSHD_TAIL"
 		} >"$NHI_SSHD_CONFIG"
 		chmod 0644 "$NHI_SSHD_CONFIG"
 		if ! "$SSHD" -t -f "$NHI_SSHD_CONFIG" >"$NHI_TMP/sshd-t.out" 2>&1; then
