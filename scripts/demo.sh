@@ -126,5 +126,104 @@ say "The audit trail: every issuance, refusal and revocation, hash-chained, then
 ctl audit tail -n 10 | show
 ctl audit verify | show
 
+say "Part two: sshd the way nhi configures it. The private sshd restarts with the nhi
+    helpers (AuthorizedKeysCommand, AuthorizedPrincipalsCommand) and the login account
+    nhi-login, whose only command is nhi-issue."
+id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
+	id nhi >/dev/null 2>&1 || exit 1
+id nhi-login >/dev/null 2>&1 ||
+	useradd --system --no-create-home --home-dir /nonexistent --shell /bin/sh -p '*' \
+		nhi-login || id nhi-login >/dev/null 2>&1 || exit 1
+LIBEXEC=$NHI_TMP/libexec
+install -d -m 0755 -o root -g root "$LIBEXEC"
+for prog in nhi-authorized-keys nhi-authorized-principals nhi-issue; do
+	install -m 0755 -o root -g root "$ROOT/build/sshd_plugin/$prog" "$LIBEXEC/$prog"
+done
+stop_sshd
+NHI_SSHD_TAIL="Match User nhi-login
+	ForceCommand $LIBEXEC/nhi-issue -c $CONF"
+start_sshd "TrustedUserCAKeys $STATE/user_ca.pub" "RevokedKeys $STATE/revoked.krl" \
+	"AuthorizedPrincipalsCommand $LIBEXEC/nhi-authorized-principals -c $CONF %u %U %s %i %f" \
+	"AuthorizedPrincipalsCommandUser nhi" \
+	"AuthorizedKeysCommand $LIBEXEC/nhi-authorized-keys -c $CONF %u %U %f %t %k" \
+	"AuthorizedKeysCommandUser nhi" "ExposeAuthInfo yes" "PermitUserEnvironment no"
+echo "      sshd pid $NHI_SSHD_PID listening on 127.0.0.1:$NHI_SSHD_PORT"
+
+say "A legacy account with a static key in ~/.ssh/authorized_keys, as on most hosts today.
+    In observe mode (the default) the login works and the broker inventories the key."
+LEGACY=$(make_user) || exit 1
+LKEY=$(make_user_key legacy) || exit 1
+LHOME=$(getent passwd "$LEGACY" | cut -d: -f6)
+install -d -m 0700 -o "$LEGACY" -g "$LEGACY" "$LHOME/.ssh"
+{
+	echo "# deploy key, owner unknown"
+	cat "$LKEY.pub"
+} >"$LHOME/.ssh/authorized_keys"
+chown "$LEGACY:$LEGACY" "$LHOME/.ssh/authorized_keys"
+chmod 0600 "$LHOME/.ssh/authorized_keys"
+ssh_as "$LEGACY" -i "$LKEY" -- id -un || { echo "$NHI_SSH_OUT" | show; exit 1; }
+echo "      logged in as $NHI_SSH_OUT"
+ctl keys list --account "$LEGACY" | show
+
+say "The admin switches the broker to enforce mode. At the next login the key is retired:
+    its line leaves the file (the rest kept byte for byte, a backup under the state
+    directory), it goes into the KRL, and the login is refused."
+stop_nhid
+printf '\n[sshd]\nkeys_mode = enforce\n' >>"$CONF"
+start_nhid
+if ssh_as "$LEGACY" -i "$LKEY" -- id -un; then
+	echo "      the static key still logs in"
+	exit 1
+fi
+echo "      refused. The file now holds:"
+show <"$LHOME/.ssh/authorized_keys"
+echo "      backup kept in the state directory:"
+ls "$STATE/retired" | show
+sleep 1
+"$SSH_KEYGEN" -Q -f "$STATE/revoked.krl" "$LKEY.pub" | show
+
+say "An engineer, passwordless and just in time. The admin creates the human identity and a
+    one-use enrollment code; the engineer enrolls the key in their ssh-agent once."
+ENG=$(make_user) || exit 1
+EHOME=$NHI_TMP/eng
+install -d -m 0700 -o "$ENG" -g "$ENG" "$EHOME"
+runuser -u "$ENG" -- ssh-agent -D -a "$EHOME/agent.sock" >/dev/null 2>&1 &
+AGENT_PID=$!
+trap 'kill "$AGENT_PID" 2>/dev/null; stop_nhid; nhi_on_exit' EXIT
+for _ in $(seq 1 50); do
+	[ -S "$EHOME/agent.sock" ] && break
+	sleep 0.1
+done
+as_eng() { runuser -u "$ENG" -- env SSH_AUTH_SOCK="$EHOME/agent.sock" HOME="$EHOME" "$@"; }
+as_eng ssh-keygen -q -t ed25519 -N '' -C device -f "$EHOME/device" || exit 1
+as_eng ssh-add -q "$EHOME/device" 2>/dev/null || exit 1
+ctl identity add "$ENG" --kind human --uid "$(id -u "$ENG")" 2>&1 | show
+CODE=$(ctl enroll "$ENG" --ttl 10m --json |
+	python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["code"])') || exit 1
+echo "      enrollment code: $CODE"
+SSH_OPTS=(-p "$NHI_SSHD_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+	-o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=5 -o LogLevel=ERROR)
+as_eng timeout 60 "$NHI" -c "$CONF" enroll --code "$CODE" "${SSH_OPTS[@]}" 127.0.0.1 2>&1 |
+	grep -v "chdir" | show
+
+say "nhi login: over ssh to nhi-login, sshd checks the device key, nhi-issue asks the broker,
+    and a one-hour certificate for a fresh in-memory key lands in the engineer's agent."
+as_eng timeout 60 "$NHI" -c "$CONF" login "${SSH_OPTS[@]}" 127.0.0.1 2>&1 | grep -v "chdir" | show
+as_eng ssh-add -l | show
+
+say "The engineer logs in with the certificate from the agent:"
+sshd_log_mark
+if out=$(as_eng timeout 30 ssh -F /dev/null -o BatchMode=yes "${SSH_OPTS[@]}" -l "$ENG" \
+	127.0.0.1 id 2>&1 </dev/null); then
+	echo "$out" | show
+else
+	echo "$out" | show
+	exit 1
+fi
+
+say "The audit trail again, with the retirement, the enrollment and the issuance, verified."
+ctl audit tail -n 8 | show
+ctl audit verify | show
+
 say "Cleaning up: stopping nhid and sshd, deleting the users and every key and file made above."
 exit 0
