@@ -77,6 +77,28 @@ int nhictl_common_opt(struct nhictl *ctl, const char *cmd, int opt, char **argv,
 	return NHICTL_OPT_OWN;
 }
 
+int nhictl_one_arg(struct nhictl *ctl, const char *cmd, int argc, char **argv,
+                   void (*cmd_usage)(FILE *f), const char *what, const char **ret_arg)
+{
+	static const struct option options[] = {
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	int opt, rc;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":jh", options, NULL)) != -1)
+		if ((rc = nhictl_common_opt(ctl, cmd, opt, argv, cmd_usage)) != NHICTL_OPT_DONE)
+			return rc;
+	if (optind >= argc)
+		return nhictl_usage_error(cmd, "missing %s", what);
+	if (optind + 1 < argc)
+		return nhictl_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+	*ret_arg = argv[optind];
+	return NHICTL_EXIT_OK;
+}
+
 int nhictl_call(const struct nhictl *ctl, uint8_t type, const struct nhi_kv *args,
                 struct nhi_msg_reply *ret_reply)
 {

@@ -49,6 +49,12 @@ int nhictl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 int nhictl_common_opt(struct nhictl *ctl, const char *cmd, int opt, char **argv,
                       void (*usage)(FILE *f));
 
+/* The command line of a command taking the common options and exactly one
+ * argument (named what in errors): NHICTL_EXIT_OK with *ret_arg set, else
+ * the exit code to return, its reason on stderr. */
+int nhictl_one_arg(struct nhictl *ctl, const char *cmd, int argc, char **argv,
+                   void (*usage)(FILE *f), const char *what, const char **ret_arg);
+
 /* How a field is shown. */
 enum nhictl_ftype {
 	NHICTL_STR = 0,

@@ -105,29 +105,18 @@ static int cert_list(struct nhictl *ctl, int argc, char **argv)
 
 static int cert_show(struct nhictl *ctl, int argc, char **argv)
 {
-	static const struct option options[] = {
-	        {"json", no_argument, NULL, 'j'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
 	struct nhi_msg_reply reply = {0};
 	struct nhi_kv args;
-	int opt, rc;
+	const char *serial;
+	int rc;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, ":jh", options, NULL)) != -1)
-		if ((rc = nhictl_common_opt(ctl, "cert show", opt, argv, usage_cert)) !=
-		    NHICTL_OPT_DONE)
-			return rc;
-	if (optind >= argc)
-		return nhictl_usage_error("cert show", "missing SERIAL");
-	if (optind + 1 < argc)
-		return nhictl_usage_error("cert show", "unexpected argument '%s'",
-		                          argv[optind + 1]);
-	if ((rc = parse_serial("cert show", argv[optind])) != NHICTL_EXIT_OK)
+	if ((rc = nhictl_one_arg(ctl, "cert show", argc, argv, usage_cert, "SERIAL", &serial)) !=
+	    NHICTL_EXIT_OK)
+		return rc;
+	if ((rc = parse_serial("cert show", serial)) != NHICTL_EXIT_OK)
 		return rc;
 	nhi_kv_init(&args);
-	if (nhi_kv_add_str(&args, "serial", argv[optind]) < 0)
+	if (nhi_kv_add_str(&args, "serial", serial) < 0)
 		rc = NHICTL_EXIT_FAILED;
 	else
 		rc = nhictl_call(ctl, NHI_MSG_CERT_SHOW, &args, &reply);

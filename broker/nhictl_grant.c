@@ -104,29 +104,19 @@ static bool parse_id(const char *s, unsigned long long *ret)
 
 static int grant_decide(struct nhictl *ctl, const char *action, int argc, char **argv)
 {
-	static const struct option options[] = {
-	        {"json", no_argument, NULL, 'j'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
 	struct nhi_msg_reply reply = {0};
 	struct nhi_kv args;
 	unsigned long long id;
+	const char *arg;
 	char cmd[32];
-	int opt, rc;
+	int rc;
 
 	snprintf(cmd, sizeof(cmd), "grant %s", action);
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, ":jh", options, NULL)) != -1)
-		if ((rc = nhictl_common_opt(ctl, cmd, opt, argv, usage_grant)) != NHICTL_OPT_DONE)
-			return rc;
-	if (optind >= argc)
-		return nhictl_usage_error(cmd, "missing grant ID");
-	if (optind + 1 < argc)
-		return nhictl_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
-	if (!parse_id(argv[optind], &id))
-		return nhictl_usage_error(cmd, "invalid grant ID '%s': a positive number",
-		                          argv[optind]);
+	if ((rc = nhictl_one_arg(ctl, cmd, argc, argv, usage_grant, "grant ID", &arg)) !=
+	    NHICTL_EXIT_OK)
+		return rc;
+	if (!parse_id(arg, &id))
+		return nhictl_usage_error(cmd, "invalid grant ID '%s': a positive number", arg);
 	nhi_kv_init(&args);
 	if (nhi_kv_add_u64(&args, "id", id) < 0 || nhi_kv_add_str(&args, "action", action) < 0)
 		rc = NHICTL_EXIT_FAILED;

@@ -86,32 +86,21 @@ static int keys_list(struct nhictl *ctl, int argc, char **argv)
 
 static int keys_show(struct nhictl *ctl, int argc, char **argv)
 {
-	static const struct option options[] = {
-	        {"json", no_argument, NULL, 'j'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
 	struct nhi_msg_reply reply = {0};
 	struct nhi_kv args;
-	int opt, rc;
+	const char *fp;
+	int rc;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, ":jh", options, NULL)) != -1)
-		if ((rc = nhictl_common_opt(ctl, "keys show", opt, argv, usage_keys)) !=
-		    NHICTL_OPT_DONE)
-			return rc;
-	if (optind >= argc)
-		return nhictl_usage_error("keys show", "missing FINGERPRINT");
-	if (optind + 1 < argc)
-		return nhictl_usage_error("keys show", "unexpected argument '%s'",
-		                          argv[optind + 1]);
-	if (strncmp(argv[optind], "SHA256:", 7) != 0)
+	if ((rc = nhictl_one_arg(ctl, "keys show", argc, argv, usage_keys, "FINGERPRINT", &fp)) !=
+	    NHICTL_EXIT_OK)
+		return rc;
+	if (strncmp(fp, "SHA256:", 7) != 0)
 		return nhictl_usage_error("keys show",
 		                          "invalid fingerprint '%s': SHA256:..., as ssh-keygen -lf "
 		                          "prints it",
-		                          argv[optind]);
+		                          fp);
 	nhi_kv_init(&args);
-	if (nhi_kv_add_str(&args, "fingerprint", argv[optind]) < 0)
+	if (nhi_kv_add_str(&args, "fingerprint", fp) < 0)
 		rc = NHICTL_EXIT_FAILED;
 	else
 		rc = nhictl_call(ctl, NHI_MSG_KEYS_SHOW, &args, &reply);
