@@ -19,6 +19,8 @@ PACKAGES=(
 	libpam-wrapper libnss-wrapper libuid-wrapper libpamtest0-dev
 	iproute2 ca-certificates procps
 	libjansson-dev
+	# Bench only (bench/nss.sh): the peers nss_nhi is measured against.
+	libnss-db libnss-cache
 )
 
 if [ "$(id -u)" -eq 0 ]; then
