@@ -23,7 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-
 #define SAMPLES_MAX 20000u
 #define SAMPLES_MIN 5u
 #define BUDGET_NS   500000000ull /* per module and lookup kind */

@@ -325,3 +325,41 @@ out:
 		*ret_n = n;
 	return r < 0 ? r : 0;
 }
+
+int nhi_accounts_group_gid(struct nhi_store *s, const struct nhi_account_params *p,
+                           int64_t want, uint32_t *ret_gid)
+{
+	struct taken t = {0};
+	uint32_t gid;
+	int r;
+
+	if ((r = nhi_store_account_release_retired(s, p->now - (int64_t)p->quarantine, NULL)) < 0 ||
+	    (r = taken_load(s, p, &t)) < 0)
+		goto out;
+	if (want != NHI_ID_NONE) {
+		if (want < 0 || want >= UINT32_MAX) {
+			r = NHI_ERR_INVALID_ARGUMENT;
+		} else if (nhi_id_set_has(&t.gids, (uint32_t)want)) {
+			r = NHI_ERR_EXISTS;
+		} else {
+			*ret_gid = (uint32_t)want;
+			r = 0;
+		}
+		goto out;
+	}
+	/* Downwards from the top, so that the low ids stay free as uid = gid
+	 * pairs for identities' private groups. */
+	r = NHI_ERR_ID_RANGE_EXHAUSTED;
+	for (gid = p->uid_max; gid >= p->uid_min && gid <= p->uid_max; gid--) {
+		if (!nhi_id_set_has(&t.gids, gid)) {
+			*ret_gid = gid;
+			r = 0;
+			break;
+		}
+		if (gid == 0)
+			break;
+	}
+out:
+	taken_clear(&t);
+	return r;
+}

@@ -154,8 +154,9 @@ static int add_private_groups(struct export *e, const struct nhi_local_accounts 
 		const struct nhi_nss_user *u = &e->users[i];
 		struct nhi_nss_group *g;
 
-		if (later[i] || nhi_id_set_has(&gids, u->gid) || names_have(names, n_store, u->name) ||
-		    nhi_local_has_group(l, u->name) || nhi_id_set_has(&l->gids, u->gid))
+		if (later[i] || nhi_id_set_has(&gids, u->gid) ||
+		    names_have(names, n_store, u->name) || nhi_local_has_group(l, u->name) ||
+		    nhi_id_set_has(&l->gids, u->gid))
 			continue;
 		g = &e->groups[e->n_groups];
 		if ((g->members = calloc(1, sizeof(char *))) == NULL) {
@@ -182,8 +183,7 @@ struct export_result {
 };
 
 static int build(struct nhi_store *s, const struct nhi_config *cfg,
-                 const struct nhi_account_params *p, const char *path,
-                 struct export_result *ret)
+                 const struct nhi_account_params *p, const char *path, struct export_result *ret)
 {
 	struct export e = {0};
 	struct nhi_local_accounts l = {0};
