@@ -14,7 +14,6 @@ require_root
 MODULE=$top_builddir/nss_nhi/.libs/libnss_nhi.so.2
 [ -f "$MODULE" ] || bail_out "libnss_nhi.so.2 not built at $MODULE"
 command -v unshare >/dev/null || bail_out "needs unshare"
-command -v sqlite3 >/dev/null || bail_out "needs sqlite3"
 plan 20
 
 # A range and names no other account on this host uses.
@@ -55,8 +54,7 @@ expect "id NAME shows its uid and private group" 0 \
 	"^uid=$base\($A\) gid=$base\($A\) groups=$base\($A\)\$" in_ns id "$A"
 
 # A store group, joined through a role of the same name.
-sqlite3 "$DB" "INSERT INTO groups (name, gid, created) VALUES ('$G', $((base + 50)), 0)" ||
-	bail_out "cannot add a group to the store"
+ctl group add "$G" --gid $((base + 50)) >/dev/null || bail_out "cannot add group $G"
 expect "an automation identity gets the next uid" 0 "uid: +$((base + 1))\b" \
 	ctl identity add "$B" --kind automation --role "$G"
 expect "id shows a group derived from a role" 0 \
