@@ -294,7 +294,8 @@ static uint64_t monotonic_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int nhi_nss_export(struct nhi_broker *b)
+/* Rewrites the cache as of now (unix seconds). */
+static int export_at(struct nhi_broker *b, uint64_t now)
 {
 	struct nhi_account_params p;
 	struct export_result res = {0};
@@ -305,6 +306,7 @@ int nhi_nss_export(struct nhi_broker *b)
 	if (path == NULL)
 		return NHI_ERR_ALLOC;
 	nhi_nss_account_params(b, &p);
+	p.now = (int64_t)now;
 	if ((r = build(b->store, b->cfg, &p, path, &res)) == 0) {
 		b->nss_expiry = res.next_expiry;
 		/* The rewrite's cost, which grows with the accounts: an admin
@@ -316,6 +318,11 @@ int nhi_nss_export(struct nhi_broker *b)
 	return r;
 }
 
+int nhi_nss_export(struct nhi_broker *b)
+{
+	return export_at(b, nhi_broker_now());
+}
+
 int nhi_nss_expire(struct nhi_broker *b, uint64_t now)
 {
 	int r;
@@ -323,8 +330,11 @@ int nhi_nss_expire(struct nhi_broker *b, uint64_t now)
 	if (b->nss_expiry <= 0 || (int64_t)now < b->nss_expiry)
 		return 0;
 	nhi_log_info("a retired account's quarantine ended: rewriting the NSS cache");
-	if ((r = nhi_nss_export(b)) < 0)
+	if ((r = export_at(b, now)) < 0) {
+		/* Retried in a minute, not at every wake-up in between. */
+		b->nss_expiry = (int64_t)now + 60;
 		nhi_log_error("cannot rewrite the NSS cache: %s", nhi_strerror(r));
+	}
 	return r;
 }
 

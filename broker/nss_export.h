@@ -33,7 +33,7 @@ int nhi_nss_export(struct nhi_broker *b);
 /* Rewrites the cache when a retired account it holds has reached the end
  * of its quarantine by now (unix seconds), so that the account stops
  * resolving without waiting for another change. Called when the broker
- * wakes; does nothing otherwise. A failed rewrite is retried next time. */
+ * wakes; does nothing otherwise. A failed rewrite is retried a minute later. */
 int nhi_nss_expire(struct nhi_broker *b, uint64_t now);
 
 #endif

@@ -1,14 +1,18 @@
 /* Unix account allocation (accounts.c) and the NSS cache writer
- * (nss_export.c), against crafted passwd and group files. */
+ * (nss_export.c), against crafted passwd and group files; and the
+ * broker's rewrite when a quarantine ends. */
 #include <config.h>
 
 #include <criterion/criterion.h>
+#include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "accounts.h"
+#include "broker.h"
 #include "conf.h"
 #include "err.h"
 #include "nss_export.h"
@@ -264,4 +268,68 @@ Test(accounts, export_writes_a_cache_nss_nhi_reads)
 	nhi_config_free(cfg);
 	nhi_identity_clear(&a);
 	nhi_identity_clear(&pinned);
+}
+
+/* The broker's side: nhi_nss_expire() drops a retired account from the
+ * cache once its quarantine has ended, and only then. */
+static char *bdir;
+
+static void broker_setup(void)
+{
+	cr_assert_eq(sodium_init() >= 0, true);
+	bdir = test_mkdtemp();
+}
+
+static void broker_teardown(void)
+{
+	test_rmtree(bdir);
+	free(bdir);
+}
+
+TestSuite(nss_expire, .init = broker_setup, .fini = broker_teardown);
+
+static bool cache_has(struct nhi_broker *b, const char *name)
+{
+	char *path = nhi_broker_path(b, NHI_NSS_CACHE_NAME), buf[1024];
+	struct nhi_nsscache *cache = NULL;
+	struct passwd pw;
+	int r;
+
+	cr_assert_not_null(path);
+	cr_assert_eq(nhi_nsscache_open(path, &cache), 0);
+	r = nhi_nsscache_getpwnam(cache, name, &pw, buf, sizeof(buf));
+	nhi_nsscache_close(cache);
+	free(path);
+	cr_assert(r == 0 || r == NHI_ERR_NOT_FOUND, "lookup: %s", nhi_strerror(r));
+	return r == 0;
+}
+
+Test(nss_expire, rewrites_the_cache_when_a_quarantine_ends)
+{
+	struct nhi_broker_options o = {.state_dir = bdir, .no_syslog = true};
+	struct nhi_broker *b = NULL;
+	struct nhi_identity id;
+	int64_t now = (int64_t)nhi_broker_now();
+	char err[512];
+
+	cr_assert_eq(nhi_broker_open(&o, &b, err, sizeof(err)), 0, "%s", err);
+	b->cfg->uid_quarantine = 100;
+	nhi_identity_init(&id);
+	id.name = "gone";
+	id.kind = NHI_KIND_SERVICE;
+	id.uid = id.gid = 79990;
+	cr_assert_eq(nhi_store_begin(b->store), 0);
+	cr_assert_eq(nhi_store_identity_add(b->store, &id, NULL), 0);
+	cr_assert_eq(nhi_store_identity_set_status(b->store, "gone", NHI_STATUS_RETIRED), 0);
+	cr_assert_eq(nhi_store_commit(b->store), 0);
+	cr_assert_eq(nhi_nss_export(b), 0);
+	cr_expect(cache_has(b, "gone"), "resolves during its quarantine");
+	cr_expect_geq(b->nss_expiry, now + 100);
+	cr_expect_leq(b->nss_expiry, (int64_t)nhi_broker_now() + 100);
+	cr_assert_eq(nhi_nss_expire(b, (uint64_t)b->nss_expiry - 1), 0);
+	cr_expect(cache_has(b, "gone"), "still there a second before the end");
+	cr_assert_eq(nhi_nss_expire(b, (uint64_t)b->nss_expiry), 0);
+	cr_expect_not(cache_has(b, "gone"), "gone once the quarantine has ended");
+	cr_expect_eq(b->nss_expiry, 0, "nothing left to expire");
+	nhi_broker_close(b);
 }
