@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,17 @@ static int call_item(struct nhictl *ctl, uint8_t type, struct nhi_kv *args)
 	return rc;
 }
 
+/* A gid: decimal digits only, below (gid_t)-1, which means "no gid". */
+static bool parse_gid(const char *s, unsigned long long *ret)
+{
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9' || strlen(s) > 10)
+		return false;
+	*ret = strtoull(s, &end, 10);
+	return *end == '\0' && *ret < 4294967295ull;
+}
+
 static int group_add(struct nhictl *ctl, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -87,7 +99,6 @@ static int group_add(struct nhictl *ctl, int argc, char **argv)
 	struct nhi_kv args;
 	const char *gid = NULL, *name;
 	unsigned long long v = 0;
-	char *end;
 	int opt, rc;
 
 	optind = 0;
@@ -106,12 +117,8 @@ static int group_add(struct nhictl *ctl, int argc, char **argv)
 	name = argv[optind];
 	if (!nhi_name_is_valid(name))
 		return nhictl_usage_error("group add", "invalid group name '%s'", name);
-	if (gid != NULL) {
-		if (gid[0] < '0' || gid[0] > '9' || strlen(gid) > 10 ||
-		    (v = strtoull(gid, &end, 10), *end != '\0') || v >= 4294967295ull)
-			return nhictl_usage_error("group add",
-			                          "invalid --gid '%s': 0 to 4294967294", gid);
-	}
+	if (gid != NULL && !parse_gid(gid, &v))
+		return nhictl_usage_error("group add", "invalid --gid '%s': 0 to 4294967294", gid);
 	nhi_kv_init(&args);
 	if (nhi_kv_add_str(&args, "name", name) < 0 ||
 	    (gid != NULL && nhi_kv_add_u64(&args, "gid", v) < 0))
