@@ -64,9 +64,10 @@ static int add_store_groups(struct export *e, const struct nhi_local_accounts *l
                             const struct nhi_store_group *g, size_t n)
 {
 	const char **users = NULL;
-	struct nhi_id_set gids = {0};
 	int r;
 
+	/* The store keeps group names and gids unique: only clashes with the
+	 * local files are left to check. */
 	if ((r = user_names_sorted(e, &users)) < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
@@ -77,18 +78,13 @@ static int add_store_groups(struct export *e, const struct nhi_local_accounts *l
 		if (g[i].gid < 0 || g[i].gid > UINT32_MAX)
 			continue;
 		if (nhi_local_has_group(l, g[i].name) ||
-		    nhi_id_set_has(&l->gids, (uint32_t)g[i].gid) ||
-		    nhi_id_set_has(&gids, (uint32_t)g[i].gid)) {
+		    nhi_id_set_has(&l->gids, (uint32_t)g[i].gid)) {
 			nhi_log_warning(
 			        "group '%s' (gid %lld) clashes with a local group: left out of "
 			        "the NSS cache",
 			        g[i].name, (long long)g[i].gid);
 			continue;
 		}
-		/* Store groups are few: keeping the set sorted by re-sorting is cheap. */
-		if ((r = nhi_id_set_add(&gids, (uint32_t)g[i].gid)) < 0)
-			goto out;
-		nhi_id_set_sort(&gids);
 		if ((members = calloc(g[i].n_members + 1, sizeof(*members))) == NULL) {
 			r = NHI_ERR_ALLOC;
 			goto out;
@@ -104,7 +100,6 @@ static int add_store_groups(struct export *e, const struct nhi_local_accounts *l
 	}
 out:
 	free(users);
-	nhi_id_set_clear(&gids);
 	return r;
 }
 
