@@ -5,15 +5,18 @@
 #
 # - nss_nhi: a broker (nhid, temp state dir) is filled through
 #   `nhictl identity import`; the lookups read the cache it wrote. The
-#   broker logs how long each cache rewrite took: the writer time.
+#   broker logs how long each cache rewrite took: the writer time, after
+#   the import and after one `nhictl identity set` that follows it (it
+#   sets a shell to the value it has: the data stay the same, the broker
+#   still rewrites the cache).
 # - nss_files: the same accounts as a passwd file.
 # - nss_db: its database built by libnss-db's own /var/lib/misc/Makefile.
 # - libnss-cache: the passwd file as passwd.cache with the .ixname and
 #   .ixuid indexes nsscache writes (`bench/nss cache-index`).
 #
-# The lookups run in a private mount namespace where /etc/passwd and
-# /var/lib (libnss-db's misc/, the broker's state dir as nhi/) are the temp
-# files; libnss-cache is pointed at its file with its own
+# The lookups run in a private mount namespace where /etc (with the
+# passwd file) and /var/lib (libnss-db's misc/, the broker's state dir as
+# nhi/) are the temp dirs; libnss-cache is pointed at its file with its own
 # _nss_cache_setpwent_path. Root only; run by hand:
 #
 #   bench/nss.sh [BUILDDIR]        (make bench-nss does this)
@@ -55,12 +58,20 @@ broker_fill()
 	t0=$(date +%s%N)
 	"$top/broker/nhictl" -c "$st/nhi.conf" identity import "$jsonl" >"$st/import.out"
 	t1=$(date +%s%N)
+	# The last rewrite so far is the one after the import's commit.
+	grep -o 'NSS cache rewritten: .*' "$st/log" | tail -n 1 >"$d/writer.txt"
+	# One change to one account: what every later change costs.
+	local t2 t3
+	t2=$(date +%s%N)
+	"$top/broker/nhictl" -c "$st/nhi.conf" identity set u000000 --shell /bin/sh \
+		>"$st/set.out" 2>&1
+	t3=$(date +%s%N)
+	echo "$(( (t3 - t2) / 1000000 ))" >"$d/change_ms"
+	grep -o 'NSS cache rewritten: .*' "$st/log" | tail -n 1 >"$d/change.txt"
 	kill -TERM "$nhid_pid"
 	wait "$nhid_pid" 2>/dev/null || true
 	nhid_pid=
 	echo "$(( (t1 - t0) / 1000000 ))" >"$d/import_ms"
-	# The last rewrite is the one after the import's commit.
-	grep -o 'NSS cache rewritten: .*' "$st/log" | tail -n 1 >"$d/writer.txt"
 }
 
 printf '%7s  %-14s %-6s %12s %12s %10s\n' accounts lookup module "median ns" "p99 ns" "vs nhi"
@@ -78,9 +89,14 @@ for n in 10 10000 100000; do
 		"$d/varlib/misc/passwd.db" >/dev/null
 	cp "$d/etc/passwd" "$d/passwd.cache"
 	"$nss" cache-index "$d/passwd.cache"
+	# The whole of /etc is replaced, not /etc/passwd alone: a file bind
+	# mount is dropped in every namespace when the host renames a new
+	# /etc/passwd over it (useradd does), and nss_files then reads the
+	# host's file. The loader still needs its cache.
+	cp /etc/ld.so.cache /etc/nsswitch.conf "$d/etc/"
 	unshare -m bash -c '
 		mount --make-rprivate / &&
-		mount --bind "$1/etc/passwd" /etc/passwd &&
+		mount --bind "$1/etc" /etc &&
 		mount --bind "$1/varlib" /var/lib &&
 		exec "$2" run "$3" "$4" "$1/passwd.cache"' nss-bench "$d" "$nss" "$n" "$nhi_so"
 done
@@ -88,4 +104,6 @@ echo
 for n in 10 10000 100000; do
 	echo "$n accounts: nhictl identity import $(cat "$tmp/$n/import_ms") ms;" \
 		"broker: $(cat "$tmp/$n/writer.txt")"
+	echo "$n accounts: nhictl identity set (one account) $(cat "$tmp/$n/change_ms") ms;" \
+		"broker: $(cat "$tmp/$n/change.txt")"
 done
