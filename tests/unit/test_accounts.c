@@ -232,6 +232,43 @@ Test(accounts, assign_all_gives_existing_rows_ids_once)
 	nhi_identity_clear(&id);
 }
 
+/* One pass for many identities (an import): the same ids as allocating
+ * them one by one, lowest first, around local ids, and the range's end. */
+Test(accounts, assign_all_many_in_one_pass)
+{
+	/* 5000..5009: 5000 and 5002 are local uids, 5000 and 5001 local gids. */
+	static const int64_t want[] = {5003, 5004, 5005, 5006, 5007, 5008, 5009};
+	struct nhi_identity id, got;
+	char name[16];
+	size_t n = 0;
+
+	for (int i = 0; i < 8; i++) {
+		nhi_identity_init(&id);
+		snprintf(name, sizeof(name), "m%d", i);
+		id.name = name;
+		id.kind = NHI_KIND_SERVICE;
+		cr_assert_eq(nhi_store_identity_add(store, &id, NULL), 0);
+	}
+	cr_expect_eq(nhi_accounts_assign_all(store, &params, &n), 0);
+	cr_expect_eq(n, 8);
+	for (int i = 0; i < 7; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		nhi_identity_init(&got);
+		cr_assert_eq(nhi_store_identity_get(store, name, &got), 0);
+		cr_expect_eq(got.uid, want[i], "%s: uid %lld", name, (long long)got.uid);
+		cr_expect_eq(got.gid, want[i]);
+		nhi_identity_clear(&got);
+	}
+	/* No id is free as both any more: the last one gets the lowest free
+	 * uid (5001, only a local gid) and the lowest free gid (5002, only a
+	 * local uid) apart. */
+	nhi_identity_init(&got);
+	cr_assert_eq(nhi_store_identity_get(store, "m7", &got), 0);
+	cr_expect_eq(got.uid, 5001);
+	cr_expect_eq(got.gid, 5002);
+	nhi_identity_clear(&got);
+}
+
 Test(accounts, export_writes_a_cache_nss_nhi_reads)
 {
 	struct nhi_config *cfg = NULL;
