@@ -33,6 +33,10 @@ static int arg_name(struct nhi_call *c, const char *key, const char *what, const
 	return 0;
 }
 
+/* Members listed in one reply record, which holds at most NHI_KV_MAX
+ * fields. The count is always complete; the NSS cache has every member. */
+#define GROUP_MEMBERS_SHOWN 200u
+
 static int add_group_record(struct nhi_call *c, const struct nhi_store_group *g)
 {
 	struct nhi_kv *rec;
@@ -40,9 +44,10 @@ static int add_group_record(struct nhi_call *c, const struct nhi_store_group *g)
 
 	if ((r = nhi_call_add_record(c, &rec)) < 0 ||
 	    (r = nhi_kv_add_str(rec, "name", g->name)) < 0 ||
-	    (g->gid != NHI_ID_NONE && (r = nhi_kv_add_i64(rec, "gid", g->gid)) < 0))
+	    (g->gid != NHI_ID_NONE && (r = nhi_kv_add_i64(rec, "gid", g->gid)) < 0) ||
+	    (r = nhi_kv_add_u64(rec, "member_count", g->n_members)) < 0)
 		return r;
-	for (size_t i = 0; i < g->n_members && r == 0; i++)
+	for (size_t i = 0; i < g->n_members && i < GROUP_MEMBERS_SHOWN && r == 0; i++)
 		r = nhi_kv_add_str(rec, "member", g->members[i]);
 	return r;
 }

@@ -15,6 +15,7 @@
 static const struct nhictl_field group_fields[] = {
         {"name", "name", NHICTL_STR, true},
         {"gid", "gid", NHICTL_INT, true},
+        {"member_count", "member_count", NHICTL_INT, false},
         {"member", "members", NHICTL_LIST, true},
 };
 #define N_GROUP_FIELDS (sizeof(group_fields) / sizeof(group_fields[0]))
@@ -31,7 +32,8 @@ static void usage_group(FILE *f)
 	           "group gets the highest free gid of [nss] uid_min..uid_max unless\n"
 	           "--gid names one; neither may be a group of /etc/group. Members are\n"
 	           "identities with unix accounts; holders of a role named like the\n"
-	           "group are members too.\n"
+	           "group are members too. A group's record lists its first 200\n"
+	           "members; member_count counts them all.\n"
 	           "\n"
 	           "  --gid GID    add: this gid instead of an allocated one\n"
 	           "  -j, --json   JSON output: one object per group and line\n"

@@ -12,7 +12,7 @@ require_root
 MODULE=$top_builddir/nss_nhi/.libs/libnss_nhi.so.2
 [ -f "$MODULE" ] || bail_out "libnss_nhi.so.2 not built at $MODULE"
 command -v unshare >/dev/null || bail_out "needs unshare"
-plan 19
+plan 22
 
 tag=$(printf '%04x' $((RANDOM % 65536)))
 A=nhit-ga$tag B=nhit-gb$tag X=nhit-gx$tag G=nhit-gops$tag H=nhit-gdev$tag
@@ -74,3 +74,21 @@ audit=$(ctl audit export 2>&1)
 check "group-add is in the audit trail" grep -q "group-add.*$G" <<<"$audit"
 check "member changes are in the audit trail" \
 	test "$(grep -cE "group-member-(add|remove)" <<<"$audit")" -ge 3
+
+# A group larger than one reply record: 250 members by role, loaded with
+# identity import (explicit uids above the range).
+BIG=nhit-gbig$tag
+ctl group add "$BIG" >/dev/null || fail "group add" "group add $BIG failed"
+for i in $(seq 0 249); do
+	printf '{"name":"nhit-m%s-%03d","kind":"service","uid":%d,"roles":["%s"]}\n' \
+		"$tag" "$i" $((base + 100 + i)) "$BIG"
+done >"$NHI_TMP/big.jsonl"
+expect "250 members arrive by import" 0 "250 created" ctl identity import "$NHI_TMP/big.jsonl"
+json_check "group show counts all 250 members and lists the first 200" \
+	"rows[0]['member_count'] == 250 and len(rows[0]['members']) == 200" \
+	ctl --json group show "$BIG"
+count_members()
+{
+	in_ns getent group "$BIG" | cut -d: -f4 | tr ',' '\n' | grep -c .
+}
+expect "getent group lists all 250" 0 "^250\$" count_members
