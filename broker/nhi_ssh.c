@@ -28,6 +28,7 @@
 #include "err.h"
 #include "names.h"
 #include "nhi_cli.h"
+#include "nhi_ssh_target.h"
 #include "sshkey.h"
 
 /* As ssh(1): the remote command's status, or this when nhi ssh itself
@@ -35,8 +36,6 @@
  * authentication). A bad command line is NHI_EXIT_USAGE, as for nhi. */
 #define SSH_EXIT_FAILED         255
 #define CONNECT_TIMEOUT_DEFAULT 10u
-#define HOST_MAX                253u
-#define COMMAND_MAX             (64u * 1024u)
 #define IO_CHUNK                (32u * 1024u)
 
 struct ssh_opts {
@@ -83,46 +82,6 @@ static void ssh_usage(FILE *f)
 	           "  -h, --help              this help\n");
 }
 
-/* A host name or address as libssh takes it: printable, no spaces, not an
- * option. Anything else is refused before it reaches a resolver or a log. */
-static bool host_is_valid(const char *host)
-{
-	size_t len = strlen(host);
-
-	if (len == 0 || len > HOST_MAX || host[0] == '-')
-		return false;
-	for (const char *p = host; *p != '\0'; p++) {
-		if (*p <= ' ' || *p >= 0x7f || *p == '@' || *p == '/' || *p == '\\')
-			return false;
-	}
-	return true;
-}
-
-/* As ssh(1): the words are joined with spaces and the remote user's shell
- * interprets them. */
-static int join_command(int argc, char **argv, char **ret)
-{
-	size_t len = 0, off = 0;
-	char *cmd;
-
-	for (int i = 0; i < argc; i++) {
-		len += strlen(argv[i]) + 1;
-		if (len > COMMAND_MAX)
-			return NHI_ERR_STRING_TOO_LARGE;
-	}
-	if ((cmd = malloc(len)) == NULL)
-		return NHI_ERR_ALLOC;
-	for (int i = 0; i < argc; i++) {
-		size_t n = strlen(argv[i]);
-
-		memcpy(cmd + off, argv[i], n);
-		off += n;
-		cmd[off++] = i + 1 < argc ? ' ' : '\0';
-	}
-	*ret = cmd;
-	return 0;
-}
-
 static int parse_ssh_opts(int argc, char **argv, struct ssh_opts *o)
 {
 	enum { OPT_KNOWN_HOSTS = 1000, OPT_ACCEPT_NEW, OPT_CONNECT_TIMEOUT };
@@ -140,7 +99,8 @@ static int parse_ssh_opts(int argc, char **argv, struct ssh_opts *o)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	char *end, *at, buf[512];
+	const char *user = NULL;
+	char *end, buf[512];
 	unsigned long port;
 	int opt, r;
 
@@ -218,24 +178,19 @@ static int parse_ssh_opts(int argc, char **argv, struct ssh_opts *o)
 		                           nhi_cli_clean(o->identity, buf, sizeof(buf)));
 	if (optind == argc)
 		return nhi_cli_usage_error("ssh", "HOST is required");
-	o->host = argv[optind++];
-	/* USER@HOST, as ssh takes it; -l wins, as in ssh. */
-	if ((at = strrchr(o->host, '@')) != NULL) {
-		*at = '\0';
-		if (!nhi_name_is_valid(o->host))
-			return nhi_cli_usage_error("ssh", "invalid remote user '%s'",
-			                           nhi_cli_clean(o->host, buf, sizeof(buf)));
-		if (o->user == NULL)
-			o->user = o->host;
-		o->host = at + 1;
-	}
-	if (!host_is_valid(o->host))
-		return nhi_cli_usage_error("ssh", "invalid host '%s'",
-		                           nhi_cli_clean(o->host, buf, sizeof(buf)));
+	if ((r = nhi_ssh_split_target(argv[optind], &user, &o->host)) < 0)
+		return nhi_cli_usage_error("ssh",
+		                           r == NHI_ERR_NAME_INVALID ? "invalid remote user in '%s'"
+		                                                     : "invalid host '%s'",
+		                           nhi_cli_clean(argv[optind], buf, sizeof(buf)));
+	/* -l wins over USER@, as in ssh. */
+	if (o->user == NULL)
+		o->user = user;
+	optind++;
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
 		optind++;
 	if (optind < argc) {
-		if ((r = join_command(argc - optind, argv + optind, &o->command)) < 0)
+		if ((r = nhi_ssh_join_command(argc - optind, argv + optind, &o->command)) < 0)
 			return nhi_cli_usage_error("ssh", "the command is too long");
 	}
 	return 0;
