@@ -114,7 +114,23 @@ echo "configuration against a plain authorized_keys key, same sshd ($SSHD)"
 	-p "$PORT_NHI" 127.0.0.1 echo ok ::: \
 	plain-key - "$SSH" "${CLIENT[@]}" -i "$PLAIN_KEY" -p "$PORT_PLAIN" 127.0.0.1 echo ok
 rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+
+# The automation path end to end: nhi ssh asks the broker for a certificate
+# for a new in-memory key (issuance, durably recorded) and logs in with
+# libssh, against the same plain-key ssh login.
+KH=$NHI_TMP/keys/known_hosts
+echo "[127.0.0.1]:$PORT_NHI $(cat "$NHI_TMP/host_ed25519.pub")" >"$KH"
+chmod 0644 "$KH"
+echo
+echo "nhi ssh (a new key, a certificate from nhid, libssh login) against the plain-key ssh login"
+"$SPAWN" -n "$ROUNDS" -w 3 \
+	nhi-ssh "$BOT" "$BOT_SHELL" -c '"$@"; exit $?' nhi-run "$NHI" -c "$CONF" ssh -n \
+	--identity "$BOT" --known-hosts "$KH" -p "$PORT_NHI" 127.0.0.1 -- echo ok ::: \
+	plain-key - "$SSH" "${CLIENT[@]}" -i "$PLAIN_KEY" -p "$PORT_PLAIN" 127.0.0.1 echo ok
+rc=$?
 # Every certificate login went through the broker's online check.
 n=$(grep -c "principals: $BOT .*may log in" "$NHID_LOG" || true)
-echo "logins the broker's online check allowed: $n (two per login: sshd asks once for the probe and once for the signed attempt; expected $((2 * (ROUNDS + 3))))"
+echo "logins the broker's online check allowed: $n, expected $((3 * (ROUNDS + 3))):"
+echo "two per ssh login (the client's probe and its signed attempt), one per nhi ssh login"
 exit $rc
