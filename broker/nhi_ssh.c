@@ -414,12 +414,33 @@ static int drain_channel(ssh_channel channel)
 	return 0;
 }
 
+/* All of buf to the channel. Should the peer's window close, libssh waits
+ * for at most the session timeout and returns what it wrote so far; a
+ * command slow to read is not an error, so write on, copying its output
+ * meanwhile. */
+static int write_channel(ssh_session session, ssh_channel channel, const char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		int n = ssh_channel_write(channel, buf + off, (uint32_t)(len - off));
+
+		if (n < 0 || ssh_channel_is_closed(channel) || !ssh_is_connected(session))
+			return -1;
+		off += (size_t)n;
+		if (off < len && drain_channel(channel) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* stdin to the channel until EOF; the channel's output to ours until the
  * remote side is done. */
 static int relay(ssh_session session, ssh_channel channel, bool send_stdin)
 {
 	char buf[IO_CHUNK], err[512];
-	bool stdin_open = send_stdin;
+	bool stdin_open = send_stdin, want_stdin;
+	uint32_t window;
 	int r;
 
 	if (!stdin_open && ssh_channel_send_eof(channel) != SSH_OK)
@@ -439,16 +460,21 @@ static int relay(ssh_session session, ssh_channel channel, bool send_stdin)
 			        nhi_cli_clean(ssh_get_error(session), err, sizeof(err)));
 		if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel))
 			return 0;
-		/* The timeout only guards against data libssh read ahead while
-		 * writing stdin, which poll cannot see. */
-		if (poll(pfd, stdin_open ? 2 : 1, 200) < 0 && errno != EINTR)
+		/* stdin is read only while the peer's window has room, so that
+		 * a command slow to read its input holds us here, copying its
+		 * output, rather than inside a write. The timeout guards against
+		 * data libssh read ahead while writing, which poll cannot see. */
+		window = stdin_open ? ssh_channel_window_size(channel) : 0;
+		want_stdin = stdin_open && window > 0;
+		if (poll(pfd, want_stdin ? 2 : 1, 200) < 0 && errno != EINTR)
 			return nhi_cli_fail("poll: %s", strerror(errno));
-		if (stdin_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (want_stdin && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+			ssize_t n = read(STDIN_FILENO, buf,
+			                 window < sizeof(buf) ? window : sizeof(buf));
 
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (n > 0 && ssh_channel_write(channel, buf, (uint32_t)n) == SSH_ERROR)
+			if (n > 0 && write_channel(session, channel, buf, (size_t)n) < 0)
 				return nhi_cli_fail(
 				        "the connection failed: %s",
 				        nhi_cli_clean(ssh_get_error(session), err, sizeof(err)));

@@ -15,7 +15,7 @@ require_root
 command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed"
 command -v strace >/dev/null || bail_out "strace is needed (scripts/deps.sh)"
-plan 20
+plan 21
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -102,6 +102,17 @@ if [ "$out" = $'LINE ONE\nLINE TWO\ndone' ]; then
 	pass "stdin goes to the remote command, and its end reaches it"
 else
 	fail "stdin goes to the remote command, and its end reaches it" "$out"
+fi
+
+# A remote command that reads its stdin late: the connect timeout (2 s here)
+# bounds connecting and authentication, not a session waiting on the peer.
+n=$(head -c 4000000 /dev/zero |
+	(cd "$NHI_TMP/work" && as_user "$BOT" "$BOT_SHELL" ssh --connect-timeout 2 \
+		--identity "$BOT" -p "$PORT" --known-hosts "$KH" 127.0.0.1 -- 'sleep 4; wc -c') 2>&1)
+if [ "$n" = 4000000 ]; then
+	pass "4 MB of stdin reach a command that starts reading after the connect timeout"
+else
+	fail "4 MB of stdin reach a command that starts reading after the connect timeout" "$n"
 fi
 
 n=$( (cd "$NHI_TMP/work" && as_user "$BOT" "$BOT_SHELL" ssh -n --identity "$BOT" -p "$PORT" \
