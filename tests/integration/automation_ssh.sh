@@ -15,7 +15,8 @@ require_root
 command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed"
 command -v strace >/dev/null || bail_out "strace is needed (scripts/deps.sh)"
-plan 21
+command -v script >/dev/null || bail_out "script (util-linux) is needed"
+plan 22
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -127,6 +128,21 @@ bot_ssh -t --identity "$BOT" -p "$PORT" --known-hosts "$KH" 127.0.0.1 -- tty
 ok_if "-t: sshd refuses the automation certificate a pty; 'tty' says not a tty" \
 	grep -q "not a tty" <<<"$OUT"
 ok_if "... nhi says the server refused a terminal" grep -q "refused a terminal" <<<"$ERR"
+
+# No COMMAND, and stdin a terminal (script(1) gives nhi one): a shell is
+# asked for with a pty, sshd refuses the pty, the shell still runs what
+# the terminal sends, and its exit status is nhi's.
+out=$(printf 'echo shell-ran; tty; exit 3\n' | (cd "$NHI_TMP/work" && timeout 60 script -qec \
+	"runuser -u $BOT -- $BOT_SHELL -c '\"\$@\"; exit \$?' nhi-run $NHI -c $CONF ssh \
+	--identity $BOT -p $PORT --known-hosts $KH 127.0.0.1" /dev/null) 2>&1)
+rc=$?
+if [ "$rc" -eq 3 ] && grep -q "refused a terminal" <<<"$out" && grep -q "^shell-ran" <<<"$out" &&
+	grep -q "^not a tty" <<<"$out"; then
+	pass "no command on a terminal: pty refused, the shell runs without one, its status is nhi's"
+else
+	fail "no command on a terminal: pty refused, the shell runs without one, its status is nhi's" \
+		"exit $rc" "$out"
+fi
 
 bot_ssh --identity "$BOT" -p "$PORT" -l "$OTHER" --known-hosts "$KH" 127.0.0.1 -- id -un
 ok_if "-l another account: refused (exit 255), nothing runs" \
