@@ -537,8 +537,12 @@ static int run_remote(ssh_session session, const struct ssh_opts *o, int *ret_st
 	}
 	if (relay(session, channel, !o->no_stdin) != 0)
 		goto out;
-	/* Waits for the exit-status request or the channel's close. */
-	status = ssh_channel_get_exit_status(channel);
+	/* The exit status or the channel's close. libssh gives up after the
+	 * session timeout, but a command may run on long after closing its
+	 * output, so ask again while the channel is open. */
+	while ((status = ssh_channel_get_exit_status(channel)) < 0 &&
+	       !ssh_channel_is_closed(channel) && ssh_is_connected(session))
+		;
 	if (status < 0 || status > 255) {
 		nhi_cli_fail("the remote command ended without an exit status "
 		             "(killed by a signal, or the connection was lost)");

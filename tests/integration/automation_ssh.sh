@@ -16,7 +16,7 @@ command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed"
 command -v strace >/dev/null || bail_out "strace is needed (scripts/deps.sh)"
 command -v script >/dev/null || bail_out "script (util-linux) is needed"
-plan 22
+plan 23
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -94,6 +94,11 @@ bot_ssh --identity "$BOT" -p "$PORT" --known-hosts "$KH" 127.0.0.1 -- \
 ok_if "a failing remote command's exit status (7) is nhi's" test "$RC" -eq 7
 ok_if "... its stdout and stderr arrive on nhi's stdout and stderr" \
 	test "$OUT" = to-stdout -a "$ERR" = to-stderr
+
+bot_ssh --connect-timeout 1 --identity "$BOT" -p "$PORT" --known-hosts "$KH" 127.0.0.1 -- \
+	'exec >&- 2>&-; sleep 3; exit 4'
+ok_if "a command that closes its output and exits after the connect timeout: its status (4)" \
+	test "$RC" -eq 4
 
 sshd_log_mark
 out=$(printf 'line one\nline two\n' |
