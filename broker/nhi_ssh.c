@@ -541,7 +541,8 @@ static int run_remote(ssh_session session, const struct ssh_opts *o, int *ret_st
 	 * session timeout, but a command may run on long after closing its
 	 * output, so ask again while the channel is open. */
 	while ((status = ssh_channel_get_exit_status(channel)) < 0 &&
-	       !ssh_channel_is_closed(channel) && ssh_is_connected(session))
+	       !ssh_channel_is_closed(channel) && ssh_is_connected(session) &&
+	       ssh_get_error_code(session) != SSH_FATAL)
 		;
 	if (status < 0 || status > 255) {
 		nhi_cli_fail("the remote command ended without an exit status "
