@@ -16,7 +16,7 @@ PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 DRIVE=$top_builddir/tests/tools/nhi-pamdrive
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
 [ -x "$DRIVE" ] || bail_out "not built: $DRIVE"
-plan 48
+plan 50
 
 broker_setup "[sshd]
 keys_mode = observe"
@@ -248,6 +248,15 @@ if [ "$ms" -lt 3000 ]; then
 	pass "a hung broker is given up on near timeout_ms=1000 ($ms ms)"
 else
 	fail "a hung broker is given up on near timeout_ms=1000" "took $ms ms"
+fi
+t0=$(date +%s%N)
+expect "a hung broker: session open gives PAM_SESSION_ERR (broker_down=deny)" 14 \
+	"open_session: PAM_SESSION_ERR" "$DRIVE" -I tty=ssh "$SVC_HUNG" "$BOT" open_session
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$ms" -lt 3000 ]; then
+	pass "... given up on near timeout_ms=1000 ($ms ms)"
+else
+	fail "... given up on near timeout_ms=1000" "took $ms ms"
 fi
 
 # --- the broker down
