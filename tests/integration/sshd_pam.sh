@@ -24,7 +24,7 @@ PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
-plan 30
+plan 33
 
 # The AuthorizedPrincipalsCommandUser, and the broker's default helper_user.
 id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
@@ -309,6 +309,45 @@ else
 		"ssh output: $NHI_SSH_OUT"
 fi
 start_sshd_pam "$(stack "socket=$SOCK timeout_ms=1000")" "${SSHD_LINES[@]}"
+
+# --- keys_mode enforce: a managed human's static key, which sshd accepts
+# from its AuthorizedKeysFile, is deferred at the account stage and
+# refused at session open.
+# keys_mode MODE: rewrites the mode and waits for nhid to reload.
+keys_mode()
+{
+	local i n
+	n=$(grep -c "configuration reloaded" "$NHID_LOG")
+	sed -i "s/^keys_mode = .*/keys_mode = $1/" "$CONF"
+	kill -HUP "$NHID_PID"
+	for i in $(seq 1 50); do
+		[ "$(grep -c "configuration reloaded" "$NHID_LOG")" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	bail_out "nhid did not reload its configuration"
+}
+keys_mode enforce
+if ssh_as "$HUMAN" -T -i "$HUMAN_KEY" -- touch "$NHI_TMP/ran-enforce"; then
+	fail "keys_mode enforce: a human's static key is refused at session open" \
+		"login succeeded: $NHI_SSH_OUT"
+elif sshd_log_has "Accepted publickey for $HUMAN " &&
+	sshd_log_has "PAM: pam_open_session\(\): " &&
+	grep -q "static keys are not accepted for $HUMAN" <<<"$NHI_SSH_OUT"; then
+	pass "keys_mode enforce: a human's static key is refused at session open"
+else
+	fail "keys_mode enforce: a human's static key is refused at session open" \
+		"ssh output: $NHI_SSH_OUT" "$(sshd_log_since_mark | tail -n 5)"
+fi
+ran_not "$NHI_TMP/ran-enforce" "... and its command does not run"
+new_cert enforce "$HUMAN" "$NHI_TMP/hkeys"
+if ssh_as "$HUMAN" -T -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- id -un &&
+	[ "$NHI_SSH_OUT" = "$HUMAN" ]; then
+	pass "keys_mode enforce: the human's broker certificate still logs in"
+else
+	fail "keys_mode enforce: the human's broker certificate still logs in" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+keys_mode observe
 
 # --- the broker stopped: the account stage answers by broker_down
 if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$HUMAN" ]; then
