@@ -11,7 +11,9 @@
 # succeeded, so SSH_AUTH_INFO_0 is empty there and filled only for the
 # session: the broker defers an automation identity's credential check to
 # the session stage, where its broker certificate opens the session and a
-# static key or a revoked certificate is refused before any command runs.
+# static key or a revoked certificate is refused before any command runs
+# (sshd keeps the connection, without forwarding, and the session exits
+# 254). The same holds for a human's static key in keys_mode enforce.
 # Needs root (sshd, /etc/pam.d, throwaway users, the nhi system user).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
