@@ -19,6 +19,7 @@ PACKAGES=(
 	libpam-wrapper libnss-wrapper libuid-wrapper libpamtest0-dev
 	iproute2 ca-certificates procps
 	libjansson-dev
+	strace
 	# Bench only (bench/nss.sh): the peers nss_nhi is measured against.
 	libnss-db libnss-cache
 )
