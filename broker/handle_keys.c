@@ -23,6 +23,7 @@
 #include "log.h"
 #include "names.h"
 #include "sshkey.h"
+#include "keys_record.h"
 #include "store_static_key.h"
 
 #define KEYS_REPLY_MAX 200u /* records in one keys-list answer */
@@ -86,9 +87,9 @@ static int query_args(struct nhi_call *c, struct keys_query *q)
 	return 0;
 }
 
-static int audit_discover(struct nhi_call *c, const char *account, const char *subject,
-                          const char *what, const char *path, unsigned line, const char *extra_key,
-                          const char *extra)
+int nhi_keys_audit_discover(struct nhi_call *c, const char *account, const char *subject,
+                            const char *what, const char *path, unsigned line,
+                            const char *extra_key, const char *extra)
 {
 	struct nhi_audit_detail *d = NULL;
 	struct nhi_audit_event ev = {.type = NHI_AUDIT_DISCOVER};
@@ -111,10 +112,8 @@ out:
 	return 0;
 }
 
-/* Records one discovered key; *ret_first_seen for the expiry, *ret_state
- * (heap) and *ret_until for the row's state and exception end. */
-static int record_key(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
-                      int64_t now, int64_t *ret_first_seen, char **ret_state, int64_t *ret_until)
+int nhi_keys_record(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
+                    int64_t now, int64_t *ret_first_seen, char **ret_state, int64_t *ret_until)
 {
 	struct nhi_static_key *rows = NULL;
 	size_t n = 0;
@@ -138,7 +137,7 @@ static int record_key(struct nhi_call *c, const char *account, const struct nhi_
 	if ((r = nhi_store_static_key_upsert(c->b->store, &k, ret_first_seen, &created)) < 0)
 		return nhi_call_error(c, r, "cannot record a static key: %s", nhi_strerror(r));
 	if (created)
-		r = audit_discover(c, account, fp, "key", fk->path, fk->line, "weak",
+		r = nhi_keys_audit_discover(c, account, fp, "key", fk->path, fk->line, "weak",
 		                   fk->weak ? "yes" : "no");
 	if (r == 0 && (r = nhi_store_static_key_list(c->b->store, account, fp, &rows, &n)) < 0)
 		r = nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
@@ -175,7 +174,7 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		goto out;
 	}
 	for (size_t i = 0; i < d.n_findings; i++)
-		if ((r = audit_discover(c, q->account, d.findings[i].path, "skipped",
+		if ((r = nhi_keys_audit_discover(c, q->account, d.findings[i].path, "skipped",
 		                        d.findings[i].path, d.findings[i].line, "reason",
 		                        d.findings[i].reason)) < 0)
 			goto out;
@@ -186,7 +185,7 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		free(state);
 		state = NULL;
 		until = 0;
-		if ((r = record_key(c, q->account, fk, now, &first_seen, &state, &until)) < 0)
+		if ((r = nhi_keys_record(c, q->account, fk, now, &first_seen, &state, &until)) < 0)
 			goto out;
 		/* cert-authority lines are for certificates, not for a plain key;
 		 * other keys are retired when sshd asks about them. */

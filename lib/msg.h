@@ -41,6 +41,8 @@ enum nhi_msg_type {
 	NHI_MSG_KEYS_RETIRE = 43,    /* fingerprint -> one record per file it was taken out of */
 	NHI_MSG_KEYS_RESTORE = 44,   /* fingerprint -> one record per file, restored yes|no */
 	NHI_MSG_KEYS_EXCEPT = 45,    /* fingerprint, owner, reason, until -> one record per file */
+	NHI_MSG_DISCOVER = 46,       /* account, enforce? (yes|no) -> one record per key (kind key)
+				      * and per skipped file or line (kind skipped) (admin) */
 	/* The sshd helper user (or admins). */
 	NHI_MSG_PRINCIPALS_QUERY = 50, /* account, uid, serial, key_id, key_fingerprint
 					* -> one record: principal */
