@@ -343,25 +343,35 @@ int nhictl_cmd_discover(struct nhictl *ctl, int argc, char **argv)
 				goto out;
 			}
 		}
-		one = nhictl_call(ctl, NHI_MSG_DISCOVER, &args, &reply);
+		one = nhi_msg_call(ctl->socket_path, ctl->timeout_ms, NHI_MSG_DISCOVER, &args,
+		                   &reply);
 		nhi_kv_clear(&args);
-		if (one == NHICTL_EXIT_UNAVAILABLE) {
-			rc = one;
+		if (one < 0) {
+			fprintf(stderr, "nhictl: broker at %s: %s\n", ctl->socket_path,
+			        nhi_strerror(one));
+			rc = NHICTL_EXIT_UNAVAILABLE;
 			goto out;
 		}
-		if (one != NHICTL_EXIT_OK) {
-			/* The reason is on stderr; the other accounts go on. */
-			s.accounts_failed++;
-			rc = NHICTL_EXIT_FAILED;
-			continue;
-		}
-		s.accounts++;
 		if (reply.message != NULL && reply.message[0] != '\0') {
 			char buf[256];
 
 			fprintf(stderr, "nhictl: %s: %s\n", names[i],
 			        nhictl_clean(reply.message, buf, sizeof(buf)));
+		} else if (reply.status < 0) {
+			fprintf(stderr, "nhictl: %s: %s\n", names[i], nhi_strerror(reply.status));
 		}
+		if (reply.status < 0) {
+			bool refused = reply.status == NHI_ERR_REFUSED;
+
+			/* The other accounts go on, unless the caller may not ask. */
+			nhi_msg_reply_clear(&reply);
+			s.accounts_failed++;
+			rc = NHICTL_EXIT_FAILED;
+			if (refused)
+				goto out;
+			continue;
+		}
+		s.accounts++;
 		if (nhictl_records_take(&records, &n_records, &reply) < 0) {
 			nhi_msg_reply_clear(&reply);
 			{

@@ -8,7 +8,7 @@
 . "$top_srcdir/tests/integration/broker-lib.sh"
 
 require_root
-plan 22
+plan 23
 
 # Key files: the home one and a system path per account, as sshd's
 # AuthorizedKeysFile would name them.
@@ -98,6 +98,13 @@ expect "discover: an invalid account name is a usage error" 2 "invalid account n
 expect "discover: an unknown account fails" 1 "no such account" \
 	ctl discover --account nhit-nosuchuser
 expect "discover: --help" 0 "usage: nhictl discover" ctl discover --help
+out=$(runuser -u "$ALICE" -- "$NHICTL" -c "$CONF" discover 2>&1)
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "permission denied" <<<"$out" && [ "$(wc -l <<<"$out")" -eq 1 ]; then
+	pass "discover: a non-admin is refused once, not per account"
+else
+	fail "discover: a non-admin is refused once, not per account" "exit $rc" "$out"
+fi
 json_check "discover: the inventory has the keys with file and line" \
 	"sorted((r['fingerprint'], r['line']) for r in rows) == sorted([('$AFP', 2), ('$RFP', 4)])" \
 	ctl keys list --account "$ALICE" --json
