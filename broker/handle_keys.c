@@ -125,10 +125,8 @@ out:
 int nhi_keys_record(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
                     int64_t now, int64_t *ret_first_seen, char **ret_state, int64_t *ret_until)
 {
-	struct nhi_static_key *rows = NULL;
-	size_t n = 0;
+	struct nhi_static_key k = {0}, row = {0};
 	char fp[NHI_FINGERPRINT_MAX];
-	struct nhi_static_key k = {0};
 	bool created = false;
 	int r;
 
@@ -149,16 +147,15 @@ int nhi_keys_record(struct nhi_call *c, const char *account, const struct nhi_fo
 	if (created)
 		r = nhi_keys_audit_discover(c, account, fp, "key", fk->path, fk->line, "weak",
 		                            fk->weak ? "yes" : "no");
-	if (r == 0 && (r = nhi_store_static_key_list(c->b->store, account, fp, &rows, &n)) < 0)
-		r = nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (strcmp(rows[i].path, fk->path) == 0) {
-			*ret_state = rows[i].state;
-			rows[i].state = NULL;
-			*ret_until = rows[i].exception_until;
-			break;
-		}
-	nhi_static_key_list_free(rows, n);
+	/* The row just written: its state and exception end. */
+	if (r == 0 && (r = nhi_store_static_key_get(c->b->store, fp, account, fk->path, &row)) < 0)
+		return nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
+	if (r == 0) {
+		*ret_state = row.state;
+		row.state = NULL;
+		*ret_until = row.exception_until;
+	}
+	nhi_static_key_clear(&row);
 	return r;
 }
 
