@@ -129,34 +129,48 @@ static int all_accounts(char ***ret, size_t *ret_n)
 	return 0;
 }
 
-static void count_type(struct summary *s, const char *type)
+static void count_type(struct summary *s, const char *type, size_t n)
 {
 	for (size_t i = 0; i < s->n_types; i++)
 		if (strcmp(s->types[i].name, type) == 0) {
-			s->types[i].n++;
+			s->types[i].n += n;
 			return;
 		}
-	if (s->n_types == TYPES_MAX || strlen(type) >= sizeof(s->types[0].name)) {
-		s->other_types++;
+	if (s->n_types == TYPES_MAX || strlen(type) >= sizeof(s->types[0].name) ||
+	    strpbrk(type, "\"\\") != NULL) {
+		s->other_types += n;
 		return;
 	}
 	snprintf(s->types[s->n_types].name, sizeof(s->types[0].name), "%s", type);
-	s->types[s->n_types++].n = 1;
+	s->types[s->n_types++].n = n;
 }
 
-static void count_key(struct summary *s, const struct nhi_kv *rec)
+static size_t counted(const struct nhi_kv *rec, const char *key)
 {
-	const char *type = nhi_kv_str(rec, "type"), *weak = nhi_kv_str(rec, "weak"),
-	           *status = nhi_kv_str(rec, "status");
+	uint64_t v = 0;
 
-	s->keys++;
-	count_type(s, type != NULL ? type : "unknown");
-	if (weak != NULL && strcmp(weak, "yes") == 0)
-		s->weak++;
-	if (status != NULL && strcmp(status, "retired") == 0)
-		s->retired++;
-	if (status != NULL && strcmp(status, "excepted") == 0)
-		s->excepted++;
+	return nhi_kv_u64(rec, key, &v) == 0 ? (size_t)v : 0;
+}
+
+/* A request's counts record: whole even when its rows were not all listed. */
+static void add_counts(struct summary *s, const struct nhi_kv *rec)
+{
+	s->keys += counted(rec, "keys");
+	s->weak += counted(rec, "weak");
+	s->retired += counted(rec, "retired");
+	s->excepted += counted(rec, "excepted");
+	s->skipped += counted(rec, "skipped");
+	for (size_t i = 0; i < nhi_kv_count(rec, "type"); i++) {
+		const char *v = (const char *)nhi_kv_nth(rec, "type", i)->value;
+		const char *sp = strrchr(v, ' ');
+		char name[64];
+
+		if (sp == NULL || (size_t)(sp - v) >= sizeof(name))
+			continue;
+		memcpy(name, v, (size_t)(sp - v));
+		name[sp - v] = '\0';
+		count_type(s, name, strtoul(sp + 1, NULL, 10));
+	}
 }
 
 /* A name getpwent gave that the broker would refuse anyway. */
@@ -239,13 +253,10 @@ static int print_all(const struct nhictl *ctl, struct summary *s, struct nhi_kv 
 	for (size_t i = 0; i < n; i++) {
 		const char *kind = nhi_kv_str(&records[i], "kind");
 
-		if (kind != NULL && strcmp(kind, "key") == 0) {
-			count_key(s, &records[i]);
+		if (kind != NULL && strcmp(kind, "key") == 0)
 			keys[n_keys++] = records[i];
-		} else if (kind != NULL && strcmp(kind, "skipped") == 0) {
-			s->skipped++;
+		else if (kind != NULL && strcmp(kind, "skipped") == 0)
 			skipped[n_skipped++] = records[i];
-		}
 	}
 	if ((r = summary_record(s, &summary)) < 0)
 		goto out;
@@ -273,6 +284,71 @@ out:
 	return r;
 }
 
+/* One request for n accounts; their rows appended to *records, their
+ * counts to s. NHICTL_EXIT_OK, NHICTL_EXIT_FAILED when an account failed
+ * (the others go on), NHICTL_EXIT_USAGE when the caller may not ask at all
+ * (nothing else will work), NHICTL_EXIT_UNAVAILABLE. */
+static int discover_batch(const struct nhictl *ctl, char **names, size_t n, bool enforce,
+                          struct summary *s, struct nhi_kv **records, size_t *n_records)
+{
+	struct nhi_msg_reply reply = {0};
+	size_t failed = 0;
+	struct nhi_kv args;
+	char buf[256];
+	int r, rc = NHICTL_EXIT_OK;
+
+	nhi_kv_init(&args);
+	r = nhi_kv_add_str(&args, "enforce", enforce ? "yes" : "no");
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = nhi_kv_add_str(&args, "account", names[i]);
+	if (r < 0) {
+		nhi_kv_clear(&args);
+		return alloc_error();
+	}
+	r = nhi_msg_call(ctl->socket_path, ctl->timeout_ms, NHI_MSG_DISCOVER, &args, &reply);
+	nhi_kv_clear(&args);
+	if (r < 0) {
+		fprintf(stderr, "nhictl: broker at %s: %s\n", ctl->socket_path, nhi_strerror(r));
+		return NHICTL_EXIT_UNAVAILABLE;
+	}
+	if (reply.status < 0) {
+		/* The whole request failed: every account in it. */
+		fprintf(stderr, "nhictl: %s%s: %s\n", names[0], n > 1 ? " and the next ones" : "",
+		        nhictl_clean(reply.message != NULL && reply.message[0] != '\0'
+		                             ? reply.message
+		                             : nhi_strerror(reply.status),
+		                     buf, sizeof(buf)));
+		rc = reply.status == NHI_ERR_REFUSED ? NHICTL_EXIT_USAGE : NHICTL_EXIT_FAILED;
+		s->accounts_failed += n;
+		nhi_msg_reply_clear(&reply);
+		return rc;
+	}
+	if (reply.message != NULL && reply.message[0] != '\0')
+		fprintf(stderr, "nhictl: %s\n", nhictl_clean(reply.message, buf, sizeof(buf)));
+	for (size_t i = 0; i < reply.n_records; i++) {
+		const struct nhi_kv *rec = &reply.records[i];
+		const char *kind = nhi_kv_str(rec, "kind"), *who = nhi_kv_str(rec, "account"),
+		           *why = nhi_kv_str(rec, "reason");
+		char b2[128];
+
+		if (kind != NULL && strcmp(kind, "counts") == 0) {
+			add_counts(s, rec);
+		} else if (kind != NULL && strcmp(kind, "failed") == 0) {
+			fprintf(stderr, "nhictl: %s: %s\n",
+			        nhictl_clean(who != NULL ? who : "?", b2, sizeof(b2)),
+			        nhictl_clean(why != NULL ? why : "failed", buf, sizeof(buf)));
+			failed++;
+			rc = NHICTL_EXIT_FAILED;
+		}
+	}
+	s->accounts += n - (failed < n ? failed : n);
+	s->accounts_failed += failed < n ? failed : n;
+	if (nhictl_records_take(records, n_records, &reply) < 0)
+		rc = alloc_error();
+	nhi_msg_reply_clear(&reply);
+	return rc;
+}
+
 int nhictl_cmd_discover(struct nhictl *ctl, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -288,7 +364,7 @@ int nhictl_cmd_discover(struct nhictl *ctl, int argc, char **argv)
 	char **names = NULL;
 	const char *account = NULL;
 	bool enforce = false;
-	int opt, rc = NHICTL_EXIT_OK;
+	int opt, one, rc = NHICTL_EXIT_OK;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":a:ejh", options, NULL)) != -1) {
@@ -322,64 +398,30 @@ int nhictl_cmd_discover(struct nhictl *ctl, int argc, char **argv)
 		        nhi_strerror(NHI_ERR_ALLOC));
 		return NHICTL_EXIT_FAILED;
 	}
-	for (size_t i = 0; i < n_names; i++) {
-		struct nhi_msg_reply reply = {0};
-		struct nhi_kv args;
-		int one;
+	for (size_t i = 0; i < n_names;) {
+		size_t batch = 0;
 
 		if (!nhi_name_is_valid(names[i])) {
+			s.skipped++;
 			if (add_invalid_name(&records, &n_records, names[i]) < 0) {
 				rc = alloc_error();
 				goto out;
 			}
+			i++;
 			continue;
 		}
-		nhi_kv_init(&args);
-		if (nhi_kv_add_str(&args, "account", names[i]) < 0 ||
-		    nhi_kv_add_str(&args, "enforce", enforce ? "yes" : "no") < 0) {
-			nhi_kv_clear(&args);
-			{
-				rc = alloc_error();
-				goto out;
-			}
-		}
-		one = nhi_msg_call(ctl->socket_path, ctl->timeout_ms, NHI_MSG_DISCOVER, &args,
-		                   &reply);
-		nhi_kv_clear(&args);
-		if (one < 0) {
-			fprintf(stderr, "nhictl: broker at %s: %s\n", ctl->socket_path,
-			        nhi_strerror(one));
-			rc = NHICTL_EXIT_UNAVAILABLE;
+		/* The next valid names, as many as one request takes. */
+		while (i + batch < n_names && batch < (enforce ? 1 : NHI_DISCOVER_BATCH_MAX) &&
+		       nhi_name_is_valid(names[i + batch]))
+			batch++;
+		one = discover_batch(ctl, names + i, batch, enforce, &s, &records, &n_records);
+		if (one == NHICTL_EXIT_UNAVAILABLE || one == NHICTL_EXIT_USAGE) {
+			rc = one == NHICTL_EXIT_USAGE ? NHICTL_EXIT_FAILED : one;
 			goto out;
 		}
-		if (reply.message != NULL && reply.message[0] != '\0') {
-			char buf[256];
-
-			fprintf(stderr, "nhictl: %s: %s\n", names[i],
-			        nhictl_clean(reply.message, buf, sizeof(buf)));
-		} else if (reply.status < 0) {
-			fprintf(stderr, "nhictl: %s: %s\n", names[i], nhi_strerror(reply.status));
-		}
-		if (reply.status < 0) {
-			bool refused = reply.status == NHI_ERR_REFUSED;
-
-			/* The other accounts go on, unless the caller may not ask. */
-			nhi_msg_reply_clear(&reply);
-			s.accounts_failed++;
-			rc = NHICTL_EXIT_FAILED;
-			if (refused)
-				goto out;
-			continue;
-		}
-		s.accounts++;
-		if (nhictl_records_take(&records, &n_records, &reply) < 0) {
-			nhi_msg_reply_clear(&reply);
-			{
-				rc = alloc_error();
-				goto out;
-			}
-		}
-		nhi_msg_reply_clear(&reply);
+		if (one != NHICTL_EXIT_OK)
+			rc = one;
+		i += batch;
 	}
 	if (print_all(ctl, &s, records, n_records) < 0)
 		rc = alloc_error();

@@ -8,7 +8,7 @@
 . "$top_srcdir/tests/integration/broker-lib.sh"
 
 require_root
-plan 23
+plan 25
 
 # Key files: the home one and a system path per account, as sshd's
 # AuthorizedKeysFile would name them.
@@ -105,6 +105,16 @@ if [ "$rc" -eq 1 ] && grep -q "permission denied" <<<"$out" && [ "$(wc -l <<<"$o
 else
 	fail "discover: a non-admin is refused once, not per account" "exit $rc" "$out"
 fi
+# dave: 2000 lines, more rows than one reply holds; the counts stay whole.
+DAVE=$(make_user) || bail_out "cannot create a user"
+DKEY=$(make_user_key dave) || bail_out "cannot create a key"
+for i in $(seq 1 2000); do cat "$DKEY.pub"; done >"$NHI_TMP/dave_keys"
+user_key_file "$DAVE" "$NHI_TMP/dave_keys"
+json_check "discover: a reply too big lists fewer rows, counts every key" \
+	"rows[-1]['keys'] == 2000 and 0 < len(rows) - 1 < 2000" \
+	bash -c "'$NHICTL' -c '$CONF' discover --account '$DAVE' --json 2>/dev/null"
+expect "discover: says how many rows were not listed" 0 "rows not listed" \
+	ctl discover --account "$DAVE" --json
 json_check "discover: the inventory has the keys with file and line" \
 	"sorted((r['fingerprint'], r['line']) for r in rows) == sorted([('$AFP', 2), ('$RFP', 4)])" \
 	ctl keys list --account "$ALICE" --json
