@@ -46,6 +46,8 @@ static const struct nhi_handler handlers[] = {
 	{ NHI_MSG_GRANT_CHECK, NHI_ACCESS_HELPER, nhi_handle_grant_check },
 	{ NHI_MSG_GRANT_LIST, NHI_ACCESS_ADMIN, nhi_handle_grant_list },
 	{ NHI_MSG_GRANT_DECIDE, NHI_ACCESS_ADMIN, nhi_handle_grant_decide },
+	/* nhictl discover: one account per request. */
+	{ NHI_MSG_DISCOVER, NHI_ACCESS_ADMIN, nhi_handle_discover },
 	{ NHI_MSG_GROUP_ADD, NHI_ACCESS_ADMIN, nhi_handle_group_add },
 	{ NHI_MSG_GROUP_LIST, NHI_ACCESS_ADMIN, nhi_handle_group_list },
 	{ NHI_MSG_GROUP_SHOW, NHI_ACCESS_ADMIN, nhi_handle_group_show },
