@@ -108,6 +108,8 @@ static int watch(struct server *srv, int op, int fd, uint32_t events, void *ptr)
 	return epoll_ctl(srv->epfd, op, fd, &ev) < 0 ? NHI_ERR_SYSTEM : 0;
 }
 
+static void client_read(struct server *srv, struct client *c);
+
 static void accept_clients(struct server *srv)
 {
 	struct client *c;
@@ -133,6 +135,9 @@ static void accept_clients(struct server *srv)
 		c->fd = fd;
 		c->deadline = now_ms() + NHI_CLIENT_TIMEOUT_MS;
 		srv->clients[srv->n_clients++] = c;
+		/* A client writes its request right after connecting: take it
+		 * now, into this batch, rather than after one more epoll_wait. */
+		client_read(srv, c);
 	}
 }
 
