@@ -44,6 +44,7 @@ struct server {
 	struct client *clients[NHI_CLIENTS_MAX];
 	size_t n_clients;
 	struct client *batch, **batch_tail;
+	unsigned long long n_requests, n_batches; /* reported at stop */
 };
 
 static long long now_ms(void)
@@ -304,7 +305,9 @@ static void run_batch(struct server *srv)
 	srv->batch = NULL;
 	srv->batch_tail = &srv->batch;
 	r = nhi_store_begin(b->store);
+	srv->n_batches++;
 	for (c = batch; c != NULL; c = c->next) {
+		srv->n_requests++;
 		memset(&call, 0, sizeof(call));
 		if (r < 0)
 			nhi_call_error(&call, r, "store unavailable: %s", nhi_strerror(r));
@@ -492,7 +495,8 @@ int nhi_server_run(struct nhi_broker *b, int listen_fd)
 			reload(srv);
 	}
 	sd_notify(0, "STOPPING=1");
-	nhi_log_notice("stopping");
+	nhi_log_notice("stopping after %llu requests in %llu transactions", srv->n_requests,
+	               srv->n_batches);
 	drain(srv);
 	r = 0;
 out:
