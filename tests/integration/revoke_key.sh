@@ -22,6 +22,8 @@ LATER=$(make_user_key later) || bail_out "cannot make a key"
 KRL=$STATE/revoked.krl
 fp_of() { "$SSH_KEYGEN" -l -f "$1" | cut -d' ' -f2; }
 FP=$(fp_of "$KEY.pub")
+# Fingerprints may hold '+': quote them for the extended regexes below.
+FP_RE=$(sed 's/[][\\.*^$+?(){}|]/\\&/g' <<<"$FP")
 ssh_user() { ssh_as "$USER1" -i "$1" -- id -un; }
 
 # Both keys are plain authorized_keys entries: sshd reads them itself, so
@@ -37,7 +39,7 @@ else
 	fail "before revocation the key logs in" "$NHI_SSH_OUT"
 fi
 
-expect "nhictl revoke --key names the revoked key" 0 "key $FP revoked" \
+expect "nhictl revoke --key names the revoked key" 0 "key $FP_RE revoked" \
 	ctl revoke --key "$FP" --reason "laptop lost"
 
 out=$("$SSH_KEYGEN" -Q -f "$KRL" "$KEY.pub" 2>&1)
@@ -52,7 +54,7 @@ expect "ssh-keygen -Q: another key is not revoked" 0 ": ok$" \
 
 if ssh_user "$KEY"; then
 	fail "sshd refuses the revoked key" "login succeeded: $NHI_SSH_OUT"
-elif ! sshd_log_has "ED25519 $FP revoked by file"; then
+elif ! sshd_log_has "ED25519 $FP_RE revoked by file"; then
 	fail "sshd refuses the revoked key" "sshd did not log it as revoked" \
 		"$(sshd_log_since_mark | tail -n 5)"
 else
