@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What pam_nhi's account and session stages add to an sshd certificate
-# login. Two sshd instances run side by side from byte-identical copies of
+# login of an automation identity. Two sshd instances run side by side from byte-identical copies of
 # the system sshd, with the same sshd_config lines (UsePAM yes, a broker
 # certificate accepted through nhi-authorized-principals, ExposeAuthInfo
 # yes), the same user, key and certificate; they differ only in their PAM
@@ -41,11 +41,11 @@ install -m 0755 -o root -g root "$HELPER_BUILT" "$NHI_TMP/libexec/nhi-authorized
 
 BOT=$(make_user) || bail_out "cannot create a user"
 runuser -u "$BOT" -- test -x "$NHI" || bail_out "$BOT cannot run $NHI"
-# A human's certificate: sshd gives pam_nhi's account stage no
-# SSH_AUTH_INFO_0 (see tests/integration/sshd_pam.sh), so an automation
-# identity's certificate is refused there; a human's passes both stages.
-ctl identity add "$BOT" --kind human --uid "$(id -u "$BOT")" >/dev/null 2>&1 ||
-	bail_out "cannot add the identity"
+# An automation identity: its login costs pam_nhi the most, since sshd's
+# account stage has no SSH_AUTH_INFO_0 yet and the broker records a
+# deferral, then judges the certificate again at session open.
+ctl identity add "$BOT" --kind automation --selector "uid=$(id -u "$BOT")" \
+	--selector "exe_path=$BOT_SHELL" >/dev/null 2>&1 || bail_out "cannot add the identity"
 install -d -m 0700 -o "$BOT" -g "$BOT" "$NHI_TMP/keys"
 KEY=$NHI_TMP/keys/bench
 as_user "$BOT" "$BOT_SHELL" cert --identity "$BOT" --out "$KEY" >/dev/null ||
@@ -135,7 +135,7 @@ def load(p):
 plain, nhi = load(sys.argv[1]), load(sys.argv[2])
 def p95(v):
     return v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))]
-print(f"sshd certificate login, UsePAM yes, {sys.argv[3]} rounds alternating "
+print(f"sshd automation certificate login, UsePAM yes, {sys.argv[3]} rounds alternating "
       f"({sys.argv[4]} session records audited, expected {2 * (int(sys.argv[3]) + 1)})")
 print(f"{'PAM stack':<28}{'median ms':>10}{'p95 ms':>10}")
 for name, v in (("pam_unix", plain), ("pam_unix + pam_nhi", nhi)):

@@ -173,6 +173,34 @@ out:
 	return r;
 }
 
+/* sudo through pam_nhi elevate without a grant: a denial on record, like
+ * the broker's other refusals, though the answer stays "none" so that the
+ * next method in sudo's stack (a password) may still decide. */
+static int audit_grant_denial(struct nhi_call *c, const char *user, const char *role,
+                              const char *service, const char *why)
+{
+	struct nhi_audit_event ev = {.type = NHI_AUDIT_DENY};
+	struct nhi_audit_detail *d = NULL;
+	int r;
+
+	if ((r = nhi_audit_detail_new(&d)) < 0 ||
+	    (r = nhi_audit_detail_str(d, "request", nhi_msg_name(c->type))) < 0 ||
+	    (r = nhi_audit_detail_str(d, "reason", why)) < 0 ||
+	    (r = nhi_audit_detail_str(d, "role", role != NULL ? role : "any")) < 0 ||
+	    (service != NULL && (r = nhi_audit_detail_str(d, "service", service)) < 0) ||
+	    (r = nhi_audit_detail_int(d, "uid", c->peer->uid)) < 0 ||
+	    (r = nhi_audit_detail_int(d, "pid", c->peer->pid)) < 0)
+		goto out;
+	ev.actor = c->peer->name;
+	ev.subject = user;
+	ev.detail = nhi_audit_detail_text(d);
+	if ((r = nhi_audit_append(c->b->audit, &ev, NULL)) < 0)
+		r = nhi_call_error(c, r, "cannot write the audit record: %s", nhi_strerror(r));
+out:
+	nhi_audit_detail_free(d);
+	return r;
+}
+
 int nhi_handle_grant_check(struct nhi_call *c)
 {
 	const char *user = nhi_kv_str(c->args, "user");
@@ -205,14 +233,20 @@ int nhi_handle_grant_check(struct nhi_call *c)
 		r = nhi_call_error(c, r, "cannot read the grants: %s", nhi_strerror(r));
 		goto out;
 	}
-	if ((r = nhi_call_add_record(c, &rec)) < 0)
-		goto out;
 	if (why != NULL) {
 		nhi_log_info("grant check %s role %s via %s: none (%s)", user,
 		             role != NULL ? role : "any", service != NULL ? service : "-", why);
+		/* Accounts the broker does not manage are not its to refuse:
+		 * logged only, or every admin's sudo would fill the trail. */
+		if (id.name != NULL && (r = audit_grant_denial(c, user, role, service, why)) < 0)
+			goto out;
+		if ((r = nhi_call_add_record(c, &rec)) < 0)
+			goto out;
 		r = nhi_kv_add_str(rec, "decision", "none");
 		goto out;
 	}
+	if ((r = nhi_call_add_record(c, &rec)) < 0)
+		goto out;
 	/* The use is on record before pam_nhi lets sudo go on. */
 	if ((r = audit_grant(c, "use", &g, service)) < 0)
 		goto out;

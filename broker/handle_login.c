@@ -23,7 +23,8 @@ struct login_credential {
 	const char *method; /* NULL: none reported (console, su, sudo) */
 	const char *key_type;
 	bool is_cert;
-	bool readable; /* the key or certificate blob parsed */
+	bool readable;    /* the key or certificate blob parsed */
+	bool permits_pty; /* a certificate with the permit-pty extension */
 	uint64_t serial;
 	char key_id[KEY_ID_MAX + 1];
 	char key_fp[NHI_FINGERPRINT_MAX];
@@ -50,6 +51,7 @@ static void read_credential(const struct nhi_kv *args, struct login_credential *
 		    strlen(cert->key_id) < sizeof(cred->key_id) &&
 		    nhi_key_fingerprint(cert->key, cred->key_fp) == 0) {
 			cred->serial = cert->serial;
+			cred->permits_pty = nhi_cert_find_extension(cert, "permit-pty") != NULL;
 			memcpy(cred->key_id, cert->key_id, strlen(cert->key_id) + 1);
 			cred->readable = true;
 		}
@@ -117,15 +119,119 @@ static bool is_machine(enum nhi_identity_kind kind)
 	return kind == NHI_KIND_AUTOMATION || kind == NHI_KIND_SERVICE;
 }
 
+/* Whether the identity's rule depends on the credential sshd reports:
+ * machine identities need a broker certificate, and in enforce mode a
+ * managed human must not use a static key. */
+static bool needs_credential(const struct nhi_call *c, const struct nhi_identity *id)
+{
+	return is_machine(id->kind) ||
+	       (id->kind == NHI_KIND_HUMAN && c->b->cfg->keys_mode == NHI_KEYS_ENFORCE);
+}
+
+/* sshd runs the PAM account stage before it records the method that just
+ * succeeded, so SSH_AUTH_INFO_0 is empty there and filled in for the
+ * session. sshd names the PAM tty "ssh" for the whole connection; no other
+ * service does, and only root sets PAM items. */
+static bool is_sshd_account_stage(const struct login_credential *cred, const char *tty)
+{
+	return cred->method == NULL && tty != NULL && strcmp(tty, "ssh") == 0;
+}
+
+/* The policy for a managed identity: its status, its kind and how it
+ * authenticated. 0 to allow (why in *ret_why), or the refusal already set
+ * on c (audited as a denial) or an error. With may_defer, a login whose
+ * credential sshd has not reported yet is let through the account stage
+ * with *ret_deferred set: the session stage judges it again, with the
+ * credential. */
+static int judge_login(struct nhi_call *c, const struct nhi_identity *id,
+                       const struct login_credential *cred, bool may_defer, bool *ret_deferred,
+                       const char **ret_why)
+{
+	const char *user = id->name, *why = NULL;
+	bool ours = false;
+	int r;
+
+	*ret_deferred = false;
+	if (id->status == NHI_STATUS_RETIRED)
+		return nhi_call_deny(c, user, NHI_ERR_IDENTITY_RETIRED,
+		                     "nhi: account %s is retired", user);
+	if (id->status != NHI_STATUS_ACTIVE)
+		return nhi_call_deny(c, user, NHI_ERR_IDENTITY_INACTIVE, "nhi: account %s is %s",
+		                     user, nhi_identity_status_name(id->status));
+	if (may_defer && needs_credential(c, id)) {
+		*ret_deferred = true;
+		*ret_why = "credential deferred to the session stage";
+		return 0;
+	}
+	if (is_machine(id->kind)) {
+		if ((r = check_broker_cert(c, id, cred, &why, &ours)) == NHI_ERR_LOGIN_CREDENTIAL)
+			return nhi_call_deny(c, user, r,
+			                     "nhi: %s identity %s must log in with a broker "
+			                     "certificate (got %s)",
+			                     nhi_identity_kind_name(id->kind), user, why);
+		else if (r < 0)
+			return nhi_call_error(c, r, "cannot check the certificate: %s", why);
+		why = "broker certificate";
+	} else if (id->kind == NHI_KIND_HUMAN && cred->is_cert) {
+		/* A human's certificate may come from another CA sshd trusts
+		 * (sshd checked it); one of ours must still be good here, so a
+		 * revocation holds even where sshd has no RevokedKeys. */
+		if ((r = check_broker_cert(c, id, cred, &why, &ours)) < 0 && ours)
+			return nhi_call_deny(c, user, NHI_ERR_LOGIN_CREDENTIAL,
+			                     "nhi: %s logged in with %s", user, why);
+		else if (r < 0 && r != NHI_ERR_LOGIN_CREDENTIAL)
+			return nhi_call_error(c, r, "cannot check the certificate: %s", why);
+		why = ours ? "broker certificate" : "certificate of another CA";
+	} else if (id->kind == NHI_KIND_HUMAN && cred->key_type != NULL) {
+		if (c->b->cfg->keys_mode == NHI_KEYS_ENFORCE)
+			return nhi_call_deny(c, user, NHI_ERR_LOGIN_CREDENTIAL,
+			                     "nhi: static keys are not accepted for %s; "
+			                     "use `nhi ssh` for a certificate",
+			                     user);
+		why = "static key (keys mode observe)";
+	} else {
+		why = cred->method != NULL ? cred->method : "no ssh credential";
+	}
+	*ret_why = why;
+	return 0;
+}
+
+/* The account stage let a login through without its credential: on
+ * record, so that a deferral the session stage never resolves shows. */
+static int audit_deferral(struct nhi_call *c, const struct nhi_identity *id, const char *service,
+                          const char *rhost)
+{
+	struct nhi_audit_event ev = {.type = NHI_AUDIT_LOGIN};
+	struct nhi_audit_detail *d = NULL;
+	int r;
+
+	if ((r = nhi_audit_detail_new(&d)) < 0 ||
+	    (r = nhi_audit_detail_str(d, "decision", "deferred")) < 0 ||
+	    (r = nhi_audit_detail_str(d, "reason", "no credential at the account stage")) < 0 ||
+	    (r = nhi_audit_detail_str(d, "service", service)) < 0 ||
+	    (rhost != NULL && (r = nhi_audit_detail_str(d, "rhost", rhost)) < 0) ||
+	    (r = nhi_audit_detail_str(d, "kind", nhi_identity_kind_name(id->kind))) < 0)
+		goto out;
+	ev.actor = c->peer->name;
+	ev.subject = id->name;
+	ev.detail = nhi_audit_detail_text(d);
+	if ((r = nhi_audit_append(c->b->audit, &ev, NULL)) < 0)
+		r = nhi_call_error(c, r, "cannot write the audit record: %s", nhi_strerror(r));
+out:
+	nhi_audit_detail_free(d);
+	return r;
+}
+
 int nhi_handle_login_check(struct nhi_call *c)
 {
 	const char *user = nhi_kv_str(c->args, "user");
 	const char *service = nhi_kv_str(c->args, "service");
 	const char *rhost = nhi_kv_str(c->args, "rhost");
+	const char *tty = nhi_kv_str(c->args, "tty");
 	struct login_credential cred;
 	struct nhi_identity id;
 	const char *why = NULL, *decision = "allow";
-	bool ours = false;
+	bool deferred = false;
 	struct nhi_kv *rec;
 	int r;
 
@@ -142,60 +248,23 @@ int nhi_handle_login_check(struct nhi_call *c)
 		r = nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
 		goto out;
 	}
-	if (id.status == NHI_STATUS_RETIRED) {
-		r = nhi_call_deny(c, user, NHI_ERR_IDENTITY_RETIRED, "nhi: account %s is retired",
-		                  user);
-		goto refused;
+	if ((r = judge_login(c, &id, &cred, is_sshd_account_stage(&cred, tty), &deferred, &why)) <
+	    0) {
+		if (c->deny_subject != NULL)
+			nhi_log_notice("login %s via %s from %s: refused: %s", user, service,
+			               rhost != NULL ? rhost : "-", c->reply.message);
+		goto out;
 	}
-	if (id.status != NHI_STATUS_ACTIVE) {
-		r = nhi_call_deny(c, user, NHI_ERR_IDENTITY_INACTIVE, "nhi: account %s is %s", user,
-		                  nhi_identity_status_name(id.status));
-		goto refused;
-	}
-	if (is_machine(id.kind)) {
-		if ((r = check_broker_cert(c, &id, &cred, &why, &ours)) ==
-		    NHI_ERR_LOGIN_CREDENTIAL) {
-			r = nhi_call_deny(
-			        c, user, r,
-			        "nhi: %s identity %s must log in with a broker certificate "
-			        "(got %s)",
-			        nhi_identity_kind_name(id.kind), user, why);
-			goto refused;
-		} else if (r < 0) {
-			r = nhi_call_error(c, r, "cannot check the certificate: %s", why);
+	if (deferred) {
+		if ((r = audit_deferral(c, &id, service, rhost)) < 0)
 			goto out;
-		}
-		why = "broker certificate";
-	} else if (id.kind == NHI_KIND_HUMAN && cred.is_cert) {
-		/* A human's certificate may come from another CA sshd trusts
-		 * (sshd checked it); one of ours must still be good here, so a
-		 * revocation holds even where sshd has no RevokedKeys. */
-		if ((r = check_broker_cert(c, &id, &cred, &why, &ours)) < 0 && ours) {
-			r = nhi_call_deny(c, user, NHI_ERR_LOGIN_CREDENTIAL,
-			                  "nhi: %s logged in with %s", user, why);
-			goto refused;
-		} else if (r < 0 && r != NHI_ERR_LOGIN_CREDENTIAL) {
-			r = nhi_call_error(c, r, "cannot check the certificate: %s", why);
-			goto out;
-		}
-		why = ours ? "broker certificate" : "certificate of another CA";
-	} else if (id.kind == NHI_KIND_HUMAN && cred.key_type != NULL) {
-		if (c->b->cfg->keys_mode == NHI_KEYS_ENFORCE) {
-			r = nhi_call_deny(c, user, NHI_ERR_LOGIN_CREDENTIAL,
-			                  "nhi: static keys are not accepted for %s; "
-			                  "use `nhi ssh` for a certificate",
-			                  user);
-			goto refused;
-		}
-		why = "static key (keys mode observe)";
-	} else {
-		why = cred.method != NULL ? cred.method : "no ssh credential";
+		decision = "deferred";
 	}
 	/* The inventory's last use; a failure here must not refuse a login. */
 	if ((r = nhi_store_identity_touch(c->b->store, user, (int64_t)nhi_broker_now())) < 0)
 		nhi_log_warning("cannot record the last use of %s: %s", user, nhi_strerror(r));
-	nhi_log_info("login %s (%s) via %s from %s: allow, %s", user,
-	             nhi_identity_kind_name(id.kind), service, rhost != NULL ? rhost : "-", why);
+	nhi_log_info("login %s (%s) via %s from %s: %s, %s", user, nhi_identity_kind_name(id.kind),
+	             service, rhost != NULL ? rhost : "-", decision, why);
 answer:
 	if ((r = nhi_call_add_record(c, &rec)) < 0 ||
 	    (r = nhi_kv_add_str(rec, "decision", decision)) < 0)
@@ -205,10 +274,6 @@ answer:
 	     (r = nhi_kv_add_str(rec, "kind", nhi_identity_kind_name(id.kind))) < 0))
 		goto out;
 	r = 0;
-	goto out;
-refused:
-	nhi_log_notice("login %s via %s from %s: refused: %s", user, service,
-	               rhost != NULL ? rhost : "-", c->reply.message);
 out:
 	nhi_identity_clear(&id);
 	return r;
@@ -226,7 +291,8 @@ int nhi_handle_session_event(struct nhi_call *c)
 	struct nhi_audit_detail *d = NULL;
 	struct login_credential cred;
 	struct nhi_identity id;
-	bool managed = false;
+	const char *why = NULL;
+	bool managed = false, deferred = false;
 	uint64_t seq = 0;
 	struct nhi_kv *rec;
 	int r;
@@ -241,6 +307,18 @@ int nhi_handle_session_event(struct nhi_call *c)
 		managed = true;
 	else if (r != NHI_ERR_NOT_FOUND)
 		return nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
+	/* Open is where a login deferred by the account stage is decided,
+	 * with the credential sshd has now reported; any other login is
+	 * judged again by the same rule, so no session opens that the
+	 * account stage would have refused. */
+	if (managed && strcmp(event, "open") == 0 &&
+	    (r = judge_login(c, &id, &cred, false, &deferred, &why)) < 0) {
+		if (c->deny_subject != NULL)
+			nhi_log_notice("session %s open: %s via %s from %s: refused: %s", session,
+			               user, service, rhost != NULL ? rhost : "-",
+			               c->reply.message);
+		goto out;
+	}
 	if ((r = nhi_audit_detail_new(&d)) < 0 ||
 	    (r = nhi_audit_detail_str(d, "event", event)) < 0 ||
 	    (r = nhi_audit_detail_str(d, "session", session)) < 0 ||
@@ -254,13 +332,19 @@ int nhi_handle_session_event(struct nhi_call *c)
 	    (cred.readable && cred.is_cert &&
 	     ((r = nhi_audit_detail_int(d, "cert_serial", (int64_t)cred.serial)) < 0 ||
 	      (r = nhi_audit_detail_str(d, "cert_key_id", cred.key_id)) < 0)) ||
+	    (why != NULL && (r = nhi_audit_detail_str(d, "credential", why)) < 0) ||
 	    (r = nhi_audit_detail_bool(d, "managed", managed)) < 0 ||
 	    (managed && (r = nhi_audit_detail_str(d, "kind", nhi_identity_kind_name(id.kind))) < 0))
 		goto out;
 	/* A terminal on a machine identity means a person is typing as it.
-	 * sshd names the tty "ssh" until it allocates a pty. */
+	 * sshd opens the PAM session before the client asks for a pty and
+	 * names the tty "ssh" throughout, so under sshd what shows is a
+	 * certificate that lets the session have one. */
 	if (managed && is_machine(id.kind) && tty != NULL && strcmp(tty, "ssh") != 0 &&
 	    (r = nhi_audit_detail_bool(d, "interactive_machine", true)) < 0)
+		goto out;
+	if (managed && is_machine(id.kind) && cred.readable && cred.permits_pty &&
+	    (r = nhi_audit_detail_bool(d, "pty_permitted", true)) < 0)
 		goto out;
 	ev.actor = c->peer->name;
 	ev.subject = user;

@@ -176,13 +176,19 @@ NSS_EXPORT enum nss_status _nss_nhi_getpwuid_r(uid_t uid, struct passwd *pw, cha
 	return pw_lookup(BY_ID, NULL, uid, NULL, pw, buf, buflen, errnop);
 }
 
+/* set*ent and end*ent both start the enumeration over. */
+static enum nss_status rewind_enumeration(size_t *index)
+{
+	pthread_mutex_lock(&cache_lock);
+	*index = 0;
+	pthread_mutex_unlock(&cache_lock);
+	return NSS_STATUS_SUCCESS;
+}
+
 NSS_EXPORT enum nss_status _nss_nhi_setpwent(int stayopen)
 {
 	(void)stayopen;
-	pthread_mutex_lock(&cache_lock);
-	pw_index = 0;
-	pthread_mutex_unlock(&cache_lock);
-	return NSS_STATUS_SUCCESS;
+	return rewind_enumeration(&pw_index);
 }
 
 NSS_EXPORT enum nss_status _nss_nhi_getpwent_r(struct passwd *pw, char *buf, size_t buflen,
@@ -194,10 +200,7 @@ NSS_EXPORT enum nss_status _nss_nhi_getpwent_r(struct passwd *pw, char *buf, siz
 
 NSS_EXPORT enum nss_status _nss_nhi_endpwent(void)
 {
-	pthread_mutex_lock(&cache_lock);
-	pw_index = 0;
-	pthread_mutex_unlock(&cache_lock);
-	return NSS_STATUS_SUCCESS;
+	return rewind_enumeration(&pw_index);
 }
 
 NSS_EXPORT enum nss_status _nss_nhi_getgrnam_r(const char *name, struct group *gr, char *buf,
@@ -215,10 +218,7 @@ NSS_EXPORT enum nss_status _nss_nhi_getgrgid_r(gid_t gid, struct group *gr, char
 NSS_EXPORT enum nss_status _nss_nhi_setgrent(int stayopen)
 {
 	(void)stayopen;
-	pthread_mutex_lock(&cache_lock);
-	gr_index = 0;
-	pthread_mutex_unlock(&cache_lock);
-	return NSS_STATUS_SUCCESS;
+	return rewind_enumeration(&gr_index);
 }
 
 NSS_EXPORT enum nss_status _nss_nhi_getgrent_r(struct group *gr, char *buf, size_t buflen,
@@ -229,10 +229,7 @@ NSS_EXPORT enum nss_status _nss_nhi_getgrent_r(struct group *gr, char *buf, size
 
 NSS_EXPORT enum nss_status _nss_nhi_endgrent(void)
 {
-	pthread_mutex_lock(&cache_lock);
-	gr_index = 0;
-	pthread_mutex_unlock(&cache_lock);
-	return NSS_STATUS_SUCCESS;
+	return rewind_enumeration(&gr_index);
 }
 
 /* Appends gid to (*groupsp)[*start..], growing the array as glibc's

@@ -87,6 +87,13 @@ NHI_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, con
 			pam_syslog(pamh, LOG_DEBUG, "login of %s via %s allowed", login.user,
 			           login.service);
 		ret = PAM_SUCCESS;
+	} else if (decision != NULL && strcmp(decision, "deferred") == 0) {
+		/* sshd has not reported the credential yet: the session stage
+		 * (pam_nhi in the session stack) decides with it. */
+		pam_syslog(pamh, LOG_INFO,
+		           "login of %s via %s: credential check deferred to the session stage",
+		           login.user, login.service);
+		ret = PAM_SUCCESS;
 	} else if (decision != NULL && strcmp(decision, "unknown") == 0) {
 		if (!opts.unknown_user_allow) {
 			pam_syslog(pamh, LOG_NOTICE,

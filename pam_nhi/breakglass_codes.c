@@ -140,7 +140,8 @@ int nhi_bg_codes_format(const struct nhi_bg_codes *codes, char **ret_text, size_
 
 	if (text == NULL)
 		return NHI_ERR_ALLOC;
-	memcpy(text, header, sizeof(header) - 1);
+	/* With the NUL: a file without codes is the header alone. */
+	memcpy(text, header, sizeof(header));
 	len = sizeof(header) - 1;
 	for (size_t i = 0; i < codes->n; i++) {
 		const struct nhi_bg_code *c = &codes->v[i];

@@ -1,6 +1,10 @@
 /* The session stage: open and close are reported to the broker, which
- * appends them to the audit trail. Close never fails a logout: the session
- * has ended whatever the broker says. Open follows broker_down. */
+ * appends them to the audit trail. Open is also where the broker judges a
+ * login whose credential the account stage could not see (sshd fills
+ * SSH_AUTH_INFO_0 only after the account stage): its refusal fails the
+ * open, and sshd then runs no command. Close never fails a logout: the
+ * session has ended whatever the broker says. Open follows broker_down
+ * when the broker cannot answer. */
 #include "config.h"
 
 #include <security/pam_ext.h>
@@ -11,7 +15,13 @@
 #include "login.h"
 #include "msg.h"
 
-static int session_event(pam_handle_t *pamh, int argc, const char **argv, bool closing)
+static bool is_refusal(int status)
+{
+	return status == NHI_ERR_IDENTITY_INACTIVE || status == NHI_ERR_IDENTITY_RETIRED ||
+	       status == NHI_ERR_LOGIN_CREDENTIAL;
+}
+
+static int session_event(pam_handle_t *pamh, int flags, int argc, const char **argv, bool closing)
 {
 	const char *event = closing ? "close" : "open";
 	struct nhi_pam_options opts;
@@ -38,7 +48,14 @@ static int session_event(pam_handle_t *pamh, int argc, const char **argv, bool c
 	                 &reply);
 	if (r == 0 && reply.status < 0)
 		r = reply.status;
-	if (r == 0) {
+	if (r != 0 && !closing && is_refusal(r)) {
+		/* A decision, not an outage: broker_down does not apply. */
+		pam_syslog(pamh, LOG_NOTICE, "session %s open of %s via %s refused: %s",
+		           login.session_id, login.user, login.service,
+		           reply.message != NULL ? reply.message : nhi_strerror(r));
+		nhi_pam_tell(pamh, flags, PAM_ERROR_MSG, reply.message);
+		ret = PAM_PERM_DENIED;
+	} else if (r == 0) {
 		if (opts.debug)
 			pam_syslog(pamh, LOG_DEBUG, "session %s %s of %s audited", login.session_id,
 			           event, login.user);
@@ -63,12 +80,10 @@ out:
 
 NHI_PAM_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	(void)flags;
-	return session_event(pamh, argc, argv, false);
+	return session_event(pamh, flags, argc, argv, false);
 }
 
 NHI_PAM_EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	(void)flags;
-	return session_event(pamh, argc, argv, true);
+	return session_event(pamh, flags, argc, argv, true);
 }

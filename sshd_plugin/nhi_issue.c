@@ -28,14 +28,14 @@
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
+#include "issue_authinfo.h"
 #include "log.h"
 #include "msg.h"
 #include "sshkey.h"
 
-#define PROGRAM_NAME  "nhi-issue"
-#define AUTH_INFO_MAX (64u * 1024u)
-#define REQUEST_MAX   (NHI_KEY_TEXT_MAX + 128u)
-#define TTL_MAX       86400u
+#define PROGRAM_NAME "nhi-issue"
+#define REQUEST_MAX  (NHI_KEY_TEXT_MAX + 128u)
+#define TTL_MAX      86400u
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNAVAILABLE = 3 };
 
@@ -69,7 +69,7 @@ static int read_auth_info(const char *path, char **ret_text)
 		r = NHI_ERR_FILE_UNSAFE;
 		goto out;
 	}
-	if (st.st_size <= 0 || (size_t)st.st_size > AUTH_INFO_MAX) {
+	if (st.st_size <= 0 || (size_t)st.st_size > NHI_ISSUE_AUTHINFO_MAX) {
 		r = NHI_ERR_FILE_TOO_LARGE;
 		goto out;
 	}
@@ -98,43 +98,6 @@ out:
 	}
 	*ret_text = text;
 	return 0;
-}
-
-/* Exactly one line, "publickey TYPE BASE64", naming a plain key: the
- * device key. Anything else (another method, a certificate, two keys)
- * is refused rather than guessed at. */
-static int parse_auth_info(const char *text, struct nhi_key **ret_key)
-{
-	const char *nl = strchr(text, '\n');
-	size_t len = nl != NULL ? (size_t)(nl - text) : strlen(text);
-	char *line;
-	bool is_cert = false;
-	int r;
-
-	if (nl != NULL && nl[1] != '\0')
-		return NHI_ERR_INVALID_FORMAT;
-	if (len < 11 || strncmp(text, "publickey ", 10) != 0)
-		return NHI_ERR_INVALID_FORMAT;
-	if ((line = strndup(text + 10, len - 10)) == NULL)
-		return NHI_ERR_ALLOC;
-	/* One blank between two fields, no comment. */
-	{
-		char *sp = strchr(line, ' ');
-
-		if (sp == NULL || strchr(sp + 1, ' ') != NULL || strchr(line, '\t') != NULL) {
-			free(line);
-			return NHI_ERR_INVALID_FORMAT;
-		}
-		*sp = '\0';
-		if (nhi_key_type_from_name(line, &is_cert) == NHI_KEY_UNKNOWN || is_cert) {
-			free(line);
-			return NHI_ERR_KEY_TYPE_UNKNOWN;
-		}
-		*sp = ' ';
-	}
-	r = nhi_key_from_text(line, ret_key, NULL);
-	free(line);
-	return r;
 }
 
 static int read_request(char *buf, size_t size)
@@ -266,7 +229,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if ((r = read_auth_info(auth_path, &auth)) < 0 ||
-	    (r = parse_auth_info(auth, &device)) < 0 || (r = nhi_key_fingerprint(device, fp)) < 0) {
+	    (r = nhi_issue_authinfo_parse(auth, &device)) < 0 ||
+	    (r = nhi_key_fingerprint(device, fp)) < 0) {
 		nhi_log_error("cannot read the authenticated key from SSH_USER_AUTH: %s",
 		              nhi_strerror(r));
 		rc = say(EXIT_REFUSED, "cannot tell which device key authenticated: %s",

@@ -253,3 +253,42 @@ d=$out/fuzz_nsscache
 printf '\x01\x01\x00\x05\x10\x03\x00\x06\x11\x02\x00\x07\x20\x06\x01\x00\x30' >"$d/build"
 printf '\x01\x01\x00\x01\x01\x01\x00\x02\x02\x0e\x10\x00\x03' >"$d/build-member"
 { printf '\x00NHINSSC\n\x01\x00\x00\x00\x80\x00\x00\x00'; head -c 112 /dev/zero; } >"$d/header"
+
+# fuzz_issue_authinfo: the SSH_USER_AUTH file nhi-issue reads, one plain key
+# of each type, and what it refuses (a certificate, two methods).
+d=$out/fuzz_issue_authinfo
+rm -rf "$d" && mkdir -p "$d"
+for k in "${keys[@]}"; do
+	awk '{ printf "publickey %s %s\n", $1, $2 }' "$tmp/$k.pub" >"$d/key-$k"
+done
+cp "$a/cert" "$d/cert"
+cp "$a/key" "$d/two-methods"
+awk '{ printf "publickey %s %s", $1, $2 }' "$tmp/ed25519.pub" >"$d/no-newline"
+printf 'password\n' >"$d/password"
+
+# fuzz_bg_codes: a code file as nhictl breakglass init writes it, with a
+# used code and comments, and typed codes in their accepted spellings.
+d=$out/fuzz_bg_codes
+rm -rf "$d" && mkdir -p "$d"
+h='$argon2id$v=19$m=16384,t=2,p=1$c2VlZHNhbHRzZWVkc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGg'
+{
+	echo "# nhi break-glass codes: account argon2id-hash state."
+	echo "oncall $h unused"
+	echo "oncall $h used:1700000000"
+	echo ""
+	echo "root $h unused"
+} >"$d/file"
+printf 'oncall %s unused' "$h" >"$d/no-newline"
+printf 'oncall %s used:99999999999999999999\n' "$h" >"$d/used-overflow"
+printf '7K3M-Q9ZP-2D4W-XH6T-JR8B' >"$d/typed"
+printf '7k3m q9zp 2d4w xh6t jr8b' >"$d/typed-lower"
+printf 'OIL0-Q9ZP-2D4W-XH6T-JR8B' >"$d/typed-confusables"
+
+# fuzz_bg_spool: records as pam_nhi (use) and nhictl (init) spool them.
+d=$out/fuzz_bg_spool
+rm -rf "$d" && mkdir -p "$d"
+printf 'event=use\naccount=oncall\nservice=sshd\nrhost=192.0.2.1\ntty=ssh\nreason=db down\ncode_index=2\ntime=1700000000\n' \
+	>"$d/use"
+printf 'event=init\naccount=oncall\ncodes=10\ntime=1700000000\nby=root\n' >"$d/init"
+printf 'event=use\naccount=oncall\nreason=x\ntime=1700000000' >"$d/torn"
+printf 'event=use\naccount=oncall\naccount=root\nreason=x\ntime=1\n' >"$d/repeated"

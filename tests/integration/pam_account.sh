@@ -16,7 +16,7 @@ PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 DRIVE=$top_builddir/tests/tools/nhi-pamdrive
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
 [ -x "$DRIVE" ] || bail_out "not built: $DRIVE"
-plan 35
+plan 50
 
 broker_setup "[sshd]
 keys_mode = observe"
@@ -109,6 +109,33 @@ expect "a truncated certificate is no certificate" 6 "got a certificate that can
 expect "garbage in SSH_AUTH_INFO_0 is refused for automation, not a crash" 6 "must log in" \
 	"$DRIVE" -e "SSH_AUTH_INFO_0=publickey $cert_type !!!notbase64" "$SVC" "$BOT" acct_mgmt
 
+# --- sshd's account stage: SSH_AUTH_INFO_0 is not there yet (sshd fills it
+# for the session), PAM tty "ssh". The broker defers to session open.
+expect "sshd's account stage without a credential: automation is deferred" 0 \
+	"acct_mgmt: PAM_SUCCESS" "$DRIVE" -I tty=ssh "$SVC" "$BOT" acct_mgmt
+expect "... and session open without a credential refuses it (PAM_PERM_DENIED)" 6 \
+	"error: nhi: automation identity $BOT must log in with a broker certificate .got no cert" \
+	"$DRIVE" -I tty=ssh "$SVC" "$BOT" open_session
+expect "... and session open with a static key refuses it" 6 "got a static key" \
+	"$DRIVE" -I tty=ssh -e "SSH_AUTH_INFO_0=$KEY_INFO" "$SVC" "$BOT" open_session
+expect "... and session open with another identity's certificate refuses it" 6 \
+	"got a certificate of another identity" \
+	"$DRIVE" -I tty=ssh -e "SSH_AUTH_INFO_0=$CERT_INFO" "$SVC" "$BOT2" open_session
+expect "another service (cron) is not deferred: refused at the account stage" 6 \
+	"must log in with a broker certificate" "$DRIVE" -I tty=cron "$SVC" "$BOT" acct_mgmt
+expect "... and refused at session open too" 6 "must log in with a broker certificate" \
+	"$DRIVE" -I tty=cron "$SVC" "$BOT" open_session
+expect "a human in keys_mode observe is not deferred" 0 "acct_mgmt: PAM_SUCCESS" \
+	"$DRIVE" -I tty=ssh "$SVC" "$HUMAN" acct_mgmt
+json_check "the deferral is audited, the human's plain allow is not" \
+	"any(r.get('type') == 'login' and r.get('subject') == '$BOT'
+	     and r['detail'].get('decision') == 'deferred' for r in rows)
+	 and not any(r.get('type') == 'login' and r.get('subject') == '$HUMAN' for r in rows)" \
+	ctl audit export --json
+json_check "every session-open refusal is audited as a denial with its reason" \
+	"len([r for r in rows if r.get('type') == 'deny' and r['detail'].get('request') == 'session-event'
+	      and r.get('subject') in ('$BOT', '$BOT2')]) == 4" ctl audit export --json
+
 # --- humans and static keys: observe allows, enforce refuses
 expect "a human with a static key passes while keys_mode is observe" 0 "acct_mgmt: PAM_SUCCESS" \
 	"$DRIVE" -e "SSH_AUTH_INFO_0=$KEY_INFO" "$SVC" "$HUMAN" acct_mgmt
@@ -179,6 +206,10 @@ out=$(ctl revoke --serial "$SERIAL" --reason test 2>&1) || fail "nhictl revoke f
 expect "a revoked certificate is refused" 6 "got a revoked certificate" \
 	"$DRIVE" -e "SSH_AUTH_INFO_0=$CERT_INFO" "$SVC" "$BOT" acct_mgmt
 
+expect "... and at session open, after sshd's account stage deferred it" 6 \
+	"got a revoked certificate" \
+	"$DRIVE" -I tty=ssh -e "SSH_AUTH_INFO_0=$CERT_INFO" "$SVC" "$BOT" open_session
+
 # --- enforce: static keys of humans refused
 sed -i 's/^keys_mode = observe$/keys_mode = enforce/' "$CONF"
 kill -HUP "$NHID_PID"
@@ -189,6 +220,12 @@ done
 expect "a human with a static key is refused once keys_mode is enforce" 6 \
 	"error: nhi: static keys are not accepted" \
 	"$DRIVE" -e "SSH_AUTH_INFO_0=$KEY_INFO" "$SVC" "$HUMAN" acct_mgmt
+
+expect "enforce: sshd's account stage defers a human without a credential" 0 \
+	"acct_mgmt: PAM_SUCCESS" "$DRIVE" -I tty=ssh "$SVC" "$HUMAN" acct_mgmt
+expect "... and session open refuses the human's static key" 6 \
+	"error: nhi: static keys are not accepted" \
+	"$DRIVE" -I tty=ssh -e "SSH_AUTH_INFO_0=$KEY_INFO" "$SVC" "$HUMAN" open_session
 
 # --- a hung broker: a socket that accepts and never answers
 HUNG=$NHI_TMP/hung.sock
@@ -212,6 +249,15 @@ if [ "$ms" -lt 3000 ]; then
 else
 	fail "a hung broker is given up on near timeout_ms=1000" "took $ms ms"
 fi
+t0=$(date +%s%N)
+expect "a hung broker: session open gives PAM_SESSION_ERR (broker_down=deny)" 14 \
+	"open_session: PAM_SESSION_ERR" "$DRIVE" -I tty=ssh "$SVC_HUNG" "$BOT" open_session
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$ms" -lt 3000 ]; then
+	pass "... given up on near timeout_ms=1000 ($ms ms)"
+else
+	fail "... given up on near timeout_ms=1000" "took $ms ms"
+fi
 
 # --- the broker down
 stop_nhid
@@ -226,6 +272,8 @@ else
 fi
 expect "broker down with broker_down=allow: PAM_SUCCESS" 0 "acct_mgmt: PAM_SUCCESS" \
 	"$DRIVE" "$SVC_DOWN_ALLOW" "$HUMAN" acct_mgmt
+expect "broker down with broker_down=allow: session open succeeds" 0 \
+	"open_session: PAM_SUCCESS" "$DRIVE" -I tty=ssh "$SVC_DOWN_ALLOW" "$BOT" open_session
 expect "broker down: session close still succeeds, open is refused" 14 \
 	"close_session: PAM_SUCCESS" bash -c '"$1" "$2" "$3" close_session &&
 	"$1" "$2" "$3" open_session' _ "$DRIVE" "$SVC" "$HUMAN"

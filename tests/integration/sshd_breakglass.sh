@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Break-glass over a real sshd with the broker down: keyboard-interactive
+# Break-glass over a real sshd with the broker stopped: keyboard-interactive
 # through PAM, ssh answering pam_nhi's code and reason prompts through
-# SSH_ASKPASS. sshd's PAM service is "sshd", so sshd runs in a private
+# SSH_ASKPASS. A code works once, with a reason; when nhid starts again it
+# appends the spooled use to its audit chain, which verifies. sshd's PAM service is "sshd", so sshd runs in a private
 # mount namespace with the test's stack bind-mounted on /etc/pam.d/sshd;
 # the host's file is never touched. Needs root.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
@@ -13,7 +14,7 @@ command -v unshare >/dev/null || bail_out "unshare is needed"
 [ -f /etc/pam.d/sshd ] || bail_out "/etc/pam.d/sshd is needed as a mount point"
 PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
-plan 5
+plan 10
 
 broker_setup
 CODES=$NHI_TMP/breakglass.codes
@@ -33,6 +34,11 @@ exec unshare -m --propagation private sh -c \
 EOF2
 chmod 0755 "$NHI_TMP/sshd-ns"
 SSHD=$NHI_TMP/sshd-ns
+
+# The broker has run on this host and is stopped before the codes are used.
+start_nhid
+stop_nhid
+check "nhid is stopped: its socket does not answer" bash -c '! "$1" -c "$2" status' _ "$NHI" "$CONF"
 
 "$NHICTL" breakglass init --account "$ONCALL" --codes 2 --file "$CODES" --spool "$SPOOL" \
 	--json >"$NHI_TMP/codes.json" || bail_out "nhictl breakglass init failed"
@@ -79,3 +85,17 @@ check "the code file marks one code used, one unused" \
 	test "$(grep -c ' used:[0-9]*$' "$CODES") $(grep -c ' unused$' "$CODES")" = "1 1"
 rec=$(grep -rl '^reason=INC-7: broker unreachable$' "$SPOOL")
 check "the login was spooled with service sshd and the reason" grep -q '^service=sshd$' $rec
+
+# --- the broker back: the spooled records go into the verified chain
+start_nhid
+json_check "after nhid restarts, the break-glass use is in the audit chain" \
+	"len([r for r in rows if r.get('type') == 'breakglass' and r.get('subject') == '$ONCALL'
+	      and r['detail'].get('event') == 'use' and r['detail'].get('service') == 'sshd'
+	      and r['detail'].get('reason') == 'INC-7: broker unreachable']) == 1" \
+	ctl audit export --json
+json_check "... and so is the issue of the codes" \
+	"any(r.get('type') == 'breakglass' and r.get('subject') == '$ONCALL'
+	     and r['detail'].get('event') == 'init' for r in rows)" ctl audit export --json
+check "nhictl audit verify: the chain holds" ctl audit verify
+check "the spool is empty once its records are in the chain" \
+	bash -c '[ -z "$(ls -A "$1")" ]' _ "$SPOOL"

@@ -7,13 +7,13 @@
 # account stage answers at once by broker_down and sshd keeps serving;
 # unknown_user=allow|deny decides for accounts the broker does not manage.
 #
-# Known gap, kept as TAP TODO: sshd runs the PAM account stage before it
-# records the method that just succeeded (monitor_child_preauth calls
-# mm_answer_pam_account, then auth2_update_session_info), so with a single
-# publickey method SSH_AUTH_INFO_0 is empty at the account stage and filled
-# only for the session. pam_nhi therefore refuses an automation identity's
-# broker certificate under sshd ("got no certificate"), and a machine
-# identity never reaches a terminal to be flagged.
+# sshd runs the PAM account stage before it records the method that just
+# succeeded, so SSH_AUTH_INFO_0 is empty there and filled only for the
+# session: the broker defers an automation identity's credential check to
+# the session stage, where its broker certificate opens the session and a
+# static key or a revoked certificate is refused before any command runs
+# (sshd keeps the connection, without forwarding, and the session exits
+# 254). The same holds for a human's static key in keys_mode enforce.
 # Needs root (sshd, /etc/pam.d, throwaway users, the nhi system user).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
@@ -26,7 +26,7 @@ PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
-plan 19
+plan 33
 
 # The AuthorizedPrincipalsCommandUser, and the broker's default helper_user.
 id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
@@ -130,21 +130,6 @@ sys.exit(0 if ('"$expr"') else 1)' 2>/dev/null; then
 	json_check "$desc" "$expr" ctl audit export --json
 }
 
-# todo DESC REASON CMD...: a TAP TODO line, "ok" when CMD succeeds. The
-# TAP driver counts "not ok # TODO" as an expected failure and "ok # TODO"
-# as an unexpected pass, so closing the gap makes this test ask for an update.
-todo()
-{
-	local desc=$1 reason=$2
-	shift 2
-	NHI_TAP_COUNT=$((NHI_TAP_COUNT + 1))
-	if "$@"; then
-		echo "ok $NHI_TAP_COUNT - $desc # TODO $reason"
-	else
-		echo "not ok $NHI_TAP_COUNT - $desc # TODO $reason"
-	fi
-}
-
 # --- a human's broker certificate through the account and session stages
 new_cert first "$HUMAN" "$NHI_TMP/hkeys"
 if ssh_as "$HUMAN" -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- id -un &&
@@ -171,35 +156,120 @@ audit_has "session open and close are audited with the certificate serial and on
 	          and r['detail'].get('cert_serial') == $SERIAL}) == 1"
 check "nhictl audit verify: the chain holds" ctl audit verify
 
-# --- automation: the gap described at the top
-# bot_login SSH-OPTION...: the automation identity's certificate logs in.
-bot_login()
+# --- automation: the account stage defers, the session stage decides
+# ran_not MARKER DESC: the refused login's command (touch MARKER) did not run.
+ran_not()
 {
-	ssh_as "$BOT" "$@" -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- tty &&
-		sshd_log_has "Accepted publickey for $BOT "
+	if [ -e "$1" ]; then
+		fail "$2" "the command ran: $1 exists"
+	else
+		pass "$2"
+	fi
 }
-bot_flagged_on_tty()
+# refused_at_open DESC MARKER REASON SSH-ARGS...: the login authenticates,
+# sshd's session open fails, the command (touch MARKER) does not run and
+# the client shows REASON.
+refused_at_open()
 {
-	bot_login -tt || return 1
-	ctl audit export --json | python3 -c '
-import json, sys
-rows = [json.loads(l) for l in sys.stdin]
-sys.exit(0 if any(r["detail"].get("interactive_machine") is True for r in rows
-                  if r.get("type") == "session") else 1)'
+	local desc=$1 marker=$2 reason=$3
+	shift 3
+	if ssh_as "$BOT" -T "$@" -- touch "$marker"; then
+		fail "$desc" "login succeeded: $NHI_SSH_OUT"
+	elif sshd_log_has "Accepted publickey for $BOT " &&
+		sshd_log_has "PAM: pam_open_session\(\): " &&
+		grep -q -- "$reason" <<<"$NHI_SSH_OUT"; then
+		pass "$desc"
+	else
+		fail "$desc" "ssh output: $NHI_SSH_OUT" "$(sshd_log_since_mark | tail -n 5)"
+	fi
+	ran_not "$marker" "... and its command does not run"
 }
+
 new_cert bot
-todo "an automation identity's broker certificate passes sshd's account stage" \
-	"SSH_AUTH_INFO_0 is empty at sshd's account stage" bot_login -T
-new_cert bot-tty
-todo "a machine identity on a terminal is flagged as human use" \
-	"SSH_AUTH_INFO_0 is empty at sshd's account stage" bot_flagged_on_tty
-if grep -q "login $BOT via $NHI_PAM_SERVICE from 127.0.0.1: refused: .*got no certificate" \
-	"$NHID_LOG"; then
-	pass "the broker names the gap: the account stage got no certificate"
+if ssh_as "$BOT" -T -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- id -un &&
+	[ "$NHI_SSH_OUT" = "$BOT" ]; then
+	pass "an automation identity logs in with its broker certificate and runs a command"
 else
-	fail "the broker names the gap: the account stage got no certificate" \
-		"$(grep "login $BOT" "$NHID_LOG" | tail -n 3)"
+	fail "an automation identity logs in with its broker certificate and runs a command" \
+		"ssh output: $NHI_SSH_OUT" "$(grep "$BOT" "$NHID_LOG" | tail -n 3)"
 fi
+audit_has "the account stage's deferral is audited" \
+	"any(r.get('type') == 'login' and r.get('subject') == '$BOT'
+	     and r['detail'].get('decision') == 'deferred'
+	     and r['detail'].get('service') == '$NHI_PAM_SERVICE' for r in rows)"
+audit_has "the session open is decided and audited with the certificate serial" \
+	"any(r.get('type') == 'session' and r.get('subject') == '$BOT'
+	     and r['detail'].get('event') == 'open' and r['detail'].get('cert_serial') == $SERIAL
+	     and r['detail'].get('credential') == 'broker certificate'
+	     and r['detail'].get('kind') == 'automation' for r in rows)"
+
+# The identity allows a pty (--allow-pty), so its certificate carries
+# permit-pty. sshd opens the PAM session before the client asks for a pty,
+# so that permission is what the session record can show.
+if ssh_as "$BOT" -tt -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- tty &&
+	[[ "$NHI_SSH_OUT" == /dev/pts/* ]]; then
+	pass "the automation identity gets the terminal its certificate permits"
+else
+	fail "the automation identity gets the terminal its certificate permits" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+audit_has "a machine session whose certificate permits a pty is flagged" \
+	"len([r for r in rows if r.get('type') == 'session' and r.get('subject') == '$BOT'
+	      and r['detail'].get('event') == 'open'
+	      and r['detail'].get('pty_permitted') is True]) == 2"
+
+# A static key for the automation account: sshd accepts it (the key is in
+# its AuthorizedKeysFile), the session stage refuses it.
+k=$(make_user_key "$BOT") || bail_out "cannot generate a key"
+install -m 0644 -o root -g root "$k.pub" "$NHI_TMP/authorized_keys/$BOT"
+refused_at_open "a static key of an automation identity is refused at session open" \
+	"$NHI_TMP/ran-static" "must log in with a broker certificate (got a static key" -i "$k"
+audit_has "... and the refusal is audited as a session-event denial" \
+	"any(r.get('type') == 'deny' and r.get('subject') == '$BOT'
+	     and r['detail'].get('request') == 'session-event'
+	     and 'got a static key' in r['detail'].get('reason', '') for r in rows)"
+rm -f "$NHI_TMP/authorized_keys/$BOT"
+
+# A revoked certificate where sshd itself does not ask the broker (a static
+# principals file, no RevokedKeys): the session stage still refuses it.
+install -d -m 0755 -o root -g root "$NHI_TMP/principals"
+install -m 0644 -o root -g root /dev/null "$NHI_TMP/principals/$BOT"
+echo "$BOT" >"$NHI_TMP/principals/$BOT"
+start_sshd_pam "$(stack "socket=$SOCK timeout_ms=1000")" \
+	"TrustedUserCAKeys $STATE/user_ca.pub" \
+	"AuthorizedPrincipalsFile $NHI_TMP/principals/%u" \
+	"ExposeAuthInfo yes"
+new_cert bot-revoked
+expect "nhictl revoke" 0 "" ctl revoke --serial "$SERIAL" --reason test
+refused_at_open "a revoked certificate sshd accepts is refused at session open" \
+	"$NHI_TMP/ran-revoked" "got a revoked certificate" \
+	-i "$KEY" -o CertificateFile="$KEY-cert.pub"
+
+# The broker unreachable at session open (pam_nhi's session line points at
+# a socket nobody serves): an outage, so broker_down decides.
+new_cert bot-down
+down_stack()
+{
+	cat <<-EOF
+		auth     required pam_deny.so
+		account  required pam_unix.so
+		account  required $PAM_SO socket=$SOCK timeout_ms=1000
+		session  required pam_unix.so
+		session  required $PAM_SO socket=$NHI_TMP/nobody.sock timeout_ms=1000 $*
+	EOF
+}
+start_sshd_pam "$(down_stack)" "${SSHD_LINES[@]}"
+refused_at_open "broker unreachable at session open: broker_down=deny refuses the session" \
+	"$NHI_TMP/ran-down" "" -i "$KEY" -o CertificateFile="$KEY-cert.pub"
+down_stack broker_down=allow >"/etc/pam.d/$NHI_PAM_SERVICE"
+if ssh_as "$BOT" -T -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- id -un &&
+	[ "$NHI_SSH_OUT" = "$BOT" ]; then
+	pass "broker unreachable at session open: broker_down=allow opens the session"
+else
+	fail "broker unreachable at session open: broker_down=allow opens the session" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+start_sshd_pam "$(stack "socket=$SOCK timeout_ms=1000")" "${SSHD_LINES[@]}"
 
 # --- a suspended identity: refused at the account stage, and told why. A
 # static key, so that authentication succeeds without the broker (the
@@ -241,6 +311,45 @@ else
 		"ssh output: $NHI_SSH_OUT"
 fi
 start_sshd_pam "$(stack "socket=$SOCK timeout_ms=1000")" "${SSHD_LINES[@]}"
+
+# --- keys_mode enforce: a managed human's static key, which sshd accepts
+# from its AuthorizedKeysFile, is deferred at the account stage and
+# refused at session open.
+# keys_mode MODE: rewrites the mode and waits for nhid to reload.
+keys_mode()
+{
+	local i n
+	n=$(grep -c "configuration reloaded" "$NHID_LOG")
+	sed -i "s/^keys_mode = .*/keys_mode = $1/" "$CONF"
+	kill -HUP "$NHID_PID"
+	for i in $(seq 1 50); do
+		[ "$(grep -c "configuration reloaded" "$NHID_LOG")" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	bail_out "nhid did not reload its configuration"
+}
+keys_mode enforce
+if ssh_as "$HUMAN" -T -i "$HUMAN_KEY" -- touch "$NHI_TMP/ran-enforce"; then
+	fail "keys_mode enforce: a human's static key is refused at session open" \
+		"login succeeded: $NHI_SSH_OUT"
+elif sshd_log_has "Accepted publickey for $HUMAN " &&
+	sshd_log_has "PAM: pam_open_session\(\): " &&
+	grep -q "static keys are not accepted for $HUMAN" <<<"$NHI_SSH_OUT"; then
+	pass "keys_mode enforce: a human's static key is refused at session open"
+else
+	fail "keys_mode enforce: a human's static key is refused at session open" \
+		"ssh output: $NHI_SSH_OUT" "$(sshd_log_since_mark | tail -n 5)"
+fi
+ran_not "$NHI_TMP/ran-enforce" "... and its command does not run"
+new_cert enforce "$HUMAN" "$NHI_TMP/hkeys"
+if ssh_as "$HUMAN" -T -i "$KEY" -o CertificateFile="$KEY-cert.pub" -- id -un &&
+	[ "$NHI_SSH_OUT" = "$HUMAN" ]; then
+	pass "keys_mode enforce: the human's broker certificate still logs in"
+else
+	fail "keys_mode enforce: the human's broker certificate still logs in" \
+		"ssh output: $NHI_SSH_OUT"
+fi
+keys_mode observe
 
 # --- the broker stopped: the account stage answers by broker_down
 if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$HUMAN" ]; then

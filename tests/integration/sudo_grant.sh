@@ -17,7 +17,7 @@ command -v python3 >/dev/null || bail_out "python3 is needed"
 command -v pamtester >/dev/null || bail_out "pamtester is needed"
 PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
-plan 35
+plan 38
 
 broker_setup "[policy]
 grant_ttl_max = 30m"
@@ -92,6 +92,16 @@ elevate()
 	runuser -u "$user" -- "$NHI" -c "$CONF" elevate "$@"
 }
 
+# grant_denials: how many grant-check denials of ENG the audit trail holds.
+grant_denials()
+{
+	ctl audit export --json | python3 -c '
+import json, sys
+print(sum(1 for l in sys.stdin for r in [json.loads(l)] if r.get("type") == "deny"
+          and r.get("subject") == sys.argv[1] and r["detail"].get("request") == "grant-check"))
+' "$ENG"
+}
+
 grant_id()
 {
 	sed -n 's/^grant \([0-9]*\):.*/\1/p' <<<"$1"
@@ -103,6 +113,11 @@ service SVC "socket=$SOCK timeout_ms=1000"
 use_service "$SVC"
 
 sudo_fails "no grant: sudo -n falls through to pam_deny"
+json_check "the refused sudo is in the audit chain as a grant-check denial" \
+	"any(r.get('type') == 'deny' and r.get('subject') == '$ENG'
+	     and r['detail'].get('request') == 'grant-check'
+	     and r['detail'].get('reason') == 'no active grant'
+	     and r['detail'].get('service') == '$SVC' for r in rows)" ctl audit export --json
 
 expect "nhi elevate without --reason is a usage error" 2 "--reason TEXT is required" \
 	elevate "$ENG" --role ops
@@ -131,7 +146,12 @@ sudo_fails "role=db: a grant of ops does not count"
 use_service "$SVC"
 
 expect "nhictl grant revoke ends it" 0 "state: +revoked" ctl grant revoke "$G1"
+denials=$(grant_denials)
 sudo_fails "after revocation sudo -n fails"
+json_check "... and that refusal is audited too" \
+	"len([r for r in rows if r.get('type') == 'deny' and r.get('subject') == '$ENG'
+	      and r['detail'].get('request') == 'grant-check']) > $denials" ctl audit export --json
+check "nhictl audit verify: the chain holds" ctl audit verify
 expect "a revoked grant cannot be revoked again" 1 "is revoked, not active" \
 	ctl grant revoke "$G1"
 expect "an unknown grant id is an error" 1 "no grant 999999" ctl grant revoke 999999

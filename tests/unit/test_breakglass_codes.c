@@ -19,6 +19,20 @@ static int parse(const char *text, struct nhi_bg_codes *c, size_t *line)
 	return nhi_bg_codes_parse(text, strlen(text), c, line);
 }
 
+/* Found by fuzz_bg_codes: the text of a file without codes was not
+ * NUL-terminated. */
+Test(breakglass_codes, format_without_codes_is_a_string)
+{
+	struct nhi_bg_codes c = {0};
+	size_t len = 0;
+	char *out = NULL;
+
+	cr_assert_eq(nhi_bg_codes_format(&c, &out, &len), 0);
+	cr_assert_eq(strlen(out), len);
+	cr_assert_eq(out[0], '#');
+	free(out);
+}
+
 Test(breakglass_codes, parse_format_round_trip)
 {
 	const char *text = "# comment\n\nroot " H1 " unused\nops " H2 " used:1700000000\n";
