@@ -46,6 +46,8 @@ static const struct nhi_handler handlers[] = {
 	{ NHI_MSG_GRANT_CHECK, NHI_ACCESS_HELPER, nhi_handle_grant_check },
 	{ NHI_MSG_GRANT_LIST, NHI_ACCESS_ADMIN, nhi_handle_grant_list },
 	{ NHI_MSG_GRANT_DECIDE, NHI_ACCESS_ADMIN, nhi_handle_grant_decide },
+	/* nhictl discover: one account per request. */
+	{ NHI_MSG_DISCOVER, NHI_ACCESS_ADMIN, nhi_handle_discover },
 };
 
 const struct nhi_handler *nhi_dispatch_find(uint8_t type)

@@ -6,7 +6,8 @@
  * The login user's authorized keys are answered here too: an enrolled,
  * active device key may run nhi-issue; any other key may only present an
  * enrollment code. The code is the secret (128 bits, one use, short-lived,
- * only its hash stored); every attempt, good or bad, is audited. */
+ * only its hash stored); every attempt, good or bad, is audited, and
+ * failed ones are limited (broker/enroll_limit.h). */
 #include "config.h"
 
 #include <ctype.h>
@@ -18,6 +19,7 @@
 
 #include "ca.h"
 #include "cert.h"
+#include "enroll_limit.h"
 #include "err.h"
 #include "handlers.h"
 #include "log.h"
@@ -30,6 +32,28 @@
 #endif
 #define NHI_ISSUE_PATH    NHI_LIBEXECDIR "/nhi/nhi-issue"
 #define ENROLL_CODE_CHARS 26u /* 128 bits in base32, without the dashes */
+
+/* The broker's failed enrollment attempts: one process, one limit. */
+static struct nhi_enroll_limit enroll_limit;
+
+/* Refuses the caller while its failures (or everyone's) fill a window; the
+ * first refusal of a window is a denial (audited), later ones only errors. */
+static int check_enroll_limit(struct nhi_call *c, int64_t now)
+{
+	int64_t wait = 0;
+	bool first = false;
+
+	if (nhi_enroll_limit_check(&enroll_limit, c->peer->uid, now, &wait, &first) == 0)
+		return 0;
+	if (first)
+		return nhi_call_deny(c, c->peer->name, NHI_ERR_RATE_LIMITED,
+		                     "too many failed enrollment attempts: refused for %lld s",
+		                     (long long)wait);
+	nhi_log_notice("enrollment by %s refused: too many failed attempts", c->peer->name);
+	return nhi_call_error(c, NHI_ERR_RATE_LIMITED,
+	                      "too many failed enrollment attempts: refused for %lld s",
+	                      (long long)wait);
+}
 
 /* The code as the engineer typed it (dashes, any case) to its canonical
  * form, whose SHA-256 is what the store holds. */
@@ -130,12 +154,14 @@ int nhi_handle_device_enroll(struct nhi_call *c)
 	uint8_t hash[NHI_ENROLL_HASH_LEN];
 	char fp[NHI_FINGERPRINT_MAX], *identity = NULL, *text = NULL;
 	const char *why = NULL;
+	int64_t now = (int64_t)nhi_broker_now();
 	int r;
 
 	nhi_identity_init(&id);
-	if ((r = arg_key(c, "device_key", &key, fp)) < 0)
+	if ((r = check_enroll_limit(c, now)) < 0 || (r = arg_key(c, "device_key", &key, fp)) < 0)
 		goto out;
 	if (code == NULL || code_hash(code, hash) < 0) {
+		nhi_enroll_limit_failed(&enroll_limit, c->peer->uid, now);
 		r = nhi_call_deny(c, fp, NHI_ERR_ENROLL_CODE,
 		                  "malformed enrollment code for device key %s", fp);
 		goto out;
@@ -161,6 +187,7 @@ int nhi_handle_device_enroll(struct nhi_call *c)
 	 * the use back together with everything else. */
 	r = nhi_store_enroll_code_use(c->b->store, hash, (int64_t)nhi_broker_now(), &identity);
 	if (r == NHI_ERR_NOT_FOUND) {
+		nhi_enroll_limit_failed(&enroll_limit, c->peer->uid, now);
 		r = nhi_call_deny(c, fp, NHI_ERR_ENROLL_CODE,
 		                  "enrollment code unknown, used or expired (device key %s)", fp);
 		goto out;

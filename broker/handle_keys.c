@@ -9,7 +9,15 @@
  * keys_mode = enforce retires the static key sshd asks about (see
  * broker/retire.h and handle_keys_retire.c) unless an exception that has
  * not ended keeps it: such a key is answered with an expiry-time at the
- * exception's end. A retired key is never answered, in either mode. */
+ * exception's end. A retired key is never answered, in either mode.
+ *
+ * The helper may add the lines of the chained command ([sshd]
+ * chain_command) it ran. They are recorded as found in the file
+ * "chain:PROGRAM" and answered by the same rules, but for enforce: a
+ * chained key without a running exception is refused (not answered,
+ * audited) rather than retired. There is no file to take it out of, and the
+ * tool that prints it owns its keys (often minted for one login), so it is
+ * not put in the KRL; nhictl keys retire still can. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -23,10 +31,13 @@
 #include "log.h"
 #include "names.h"
 #include "sshkey.h"
+#include "keys_record.h"
 #include "store_static_key.h"
 
-#define KEYS_REPLY_MAX 200u /* records in one keys-list answer */
-#define KEYS_MATCH_MAX 16u  /* lines for one offered key: sshd needs one */
+#define KEYS_REPLY_MAX   200u /* records in one keys-list answer */
+#define KEYS_MATCH_MAX   16u  /* lines for one offered key: sshd needs one */
+#define CHAIN_LINES_MAX  32u  /* chained lines in one query, as the helper keeps */
+#define CHAIN_SOURCE_MAX 512u
 
 struct keys_query {
 	const char *account;
@@ -86,9 +97,9 @@ static int query_args(struct nhi_call *c, struct keys_query *q)
 	return 0;
 }
 
-static int audit_discover(struct nhi_call *c, const char *account, const char *subject,
-                          const char *what, const char *path, unsigned line, const char *extra_key,
-                          const char *extra)
+int nhi_keys_audit_discover(struct nhi_call *c, const char *account, const char *subject,
+                            const char *what, const char *path, unsigned line,
+                            const char *extra_key, const char *extra)
 {
 	struct nhi_audit_detail *d = NULL;
 	struct nhi_audit_event ev = {.type = NHI_AUDIT_DISCOVER};
@@ -111,15 +122,11 @@ out:
 	return 0;
 }
 
-/* Records one discovered key; *ret_first_seen for the expiry, *ret_state
- * (heap) and *ret_until for the row's state and exception end. */
-static int record_key(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
-                      int64_t now, int64_t *ret_first_seen, char **ret_state, int64_t *ret_until)
+int nhi_keys_record(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
+                    int64_t now, int64_t *ret_first_seen, char **ret_state, int64_t *ret_until)
 {
-	struct nhi_static_key *rows = NULL;
-	size_t n = 0;
+	struct nhi_static_key k = {0}, row = {0};
 	char fp[NHI_FINGERPRINT_MAX];
-	struct nhi_static_key k = {0};
 	bool created = false;
 	int r;
 
@@ -138,18 +145,119 @@ static int record_key(struct nhi_call *c, const char *account, const struct nhi_
 	if ((r = nhi_store_static_key_upsert(c->b->store, &k, ret_first_seen, &created)) < 0)
 		return nhi_call_error(c, r, "cannot record a static key: %s", nhi_strerror(r));
 	if (created)
-		r = audit_discover(c, account, fp, "key", fk->path, fk->line, "weak",
-		                   fk->weak ? "yes" : "no");
-	if (r == 0 && (r = nhi_store_static_key_list(c->b->store, account, fp, &rows, &n)) < 0)
-		r = nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (strcmp(rows[i].path, fk->path) == 0) {
-			*ret_state = rows[i].state;
-			rows[i].state = NULL;
-			*ret_until = rows[i].exception_until;
-			break;
+		r = nhi_keys_audit_discover(c, account, fp, "key", fk->path, fk->line, "weak",
+		                            fk->weak ? "yes" : "no");
+	/* The row just written: its state and exception end. */
+	if (r == 0 && (r = nhi_store_static_key_get(c->b->store, fp, account, fk->path, &row)) < 0)
+		return nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
+	if (r == 0) {
+		*ret_state = row.state;
+		row.state = NULL;
+		*ret_until = row.exception_until;
+	}
+	nhi_static_key_clear(&row);
+	return r;
+}
+
+/* One answer line for ak, with the expiry of the grace or the exception. */
+static int answer_line(struct nhi_call *c, const struct nhi_authkey *ak, int64_t first_seen,
+                       bool excepted, int64_t until)
+{
+	int64_t expiry = 0;
+	struct nhi_kv *rec;
+	char *line = NULL;
+	int r;
+
+	if (c->b->cfg->keys_grace > 0)
+		expiry = first_seen + c->b->cfg->keys_grace;
+	if (excepted && (expiry == 0 || until < expiry))
+		expiry = until;
+	if (expiry > 0)
+		r = nhi_authkey_format_with_expiry(ak, (time_t)expiry, &line);
+	else
+		r = nhi_authkey_format(ak, &line);
+	if (r == 0 && (r = nhi_call_add_record(c, &rec)) == 0)
+		r = nhi_kv_add_str(rec, "line", line);
+	free(line);
+	return r;
+}
+
+/* "chain:" and the program of the broker's own chain_command: the helper
+ * is not asked where its lines came from. */
+static int chain_source(const struct nhi_config *cfg, char **ret)
+{
+	const char *p = cfg->chain_command;
+	size_t len = strcspn(p, " \t");
+
+	if (len >= CHAIN_SOURCE_MAX)
+		len = CHAIN_SOURCE_MAX;
+	if (asprintf(ret, "chain:%.*s", (int)len, p) < 0)
+		return NHI_ERR_ALLOC;
+	return 0;
+}
+
+static int answer_chained(struct nhi_call *c, const struct keys_query *q, int64_t now,
+                          size_t *matched)
+{
+	const struct nhi_config *cfg = c->b->cfg;
+	size_t n = nhi_kv_count(c->args, "chain");
+	struct nhi_found_key fk = {0};
+	char *state = NULL;
+	int r = 0;
+
+	if (n == 0)
+		return 0;
+	if (cfg->chain_command == NULL) {
+		nhi_log_warning("%s: chained lines but no chain_command configured: ignored",
+		                q->account);
+		return 0;
+	}
+	if (n > CHAIN_LINES_MAX)
+		return nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT, "more than %u chained lines",
+		                      CHAIN_LINES_MAX);
+	if ((r = chain_source(cfg, &fk.path)) < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct nhi_kv_item *it = nhi_kv_nth(c->args, "chain", i);
+		const char *reason = NULL;
+		int64_t first_seen = 0, until = 0;
+		bool excepted;
+
+		fk.line = (unsigned)i + 1;
+		fk.ak = NULL;
+		if (it->len == 0 || it->len >= NHI_AUTHKEYS_LINE_MAX ||
+		    memchr(it->value, '\0', it->len) != NULL ||
+		    memchr(it->value, '\n', it->len) != NULL ||
+		    nhi_authkeys_parse_line((const char *)it->value, it->len, &fk.ak, &reason) <
+		            0 ||
+		    fk.ak == NULL || fk.ak->opts.cert_authority) {
+			nhi_log_warning("%s: chained line %zu dropped: %s", q->account, i + 1,
+			                reason != NULL ? reason : "malformed");
+			nhi_authkey_free(fk.ak);
+			continue;
 		}
-	nhi_static_key_list_free(rows, n);
+		fk.weak = nhi_key_policy(fk.ak->key, NULL) != NHI_KEY_ACCEPTABLE;
+		free(state);
+		state = NULL;
+		r = nhi_keys_record(c, q->account, &fk, now, &first_seen, &state, &until);
+		if (r < 0 || !nhi_key_equal(fk.ak->key, q->key) ||
+		    (state != NULL && strcmp(state, "retired") == 0) ||
+		    *matched >= KEYS_MATCH_MAX) {
+			nhi_authkey_free(fk.ak);
+			continue;
+		}
+		excepted = state != NULL && strcmp(state, "excepted") == 0 && until > now;
+		if (cfg->keys_mode == NHI_KEYS_ENFORCE && !excepted) {
+			r = nhi_keys_audit_discover(c, q->account, q->fingerprint, "chain-refused",
+			                            fk.path, fk.line, NULL, NULL);
+		} else {
+			r = answer_line(c, fk.ak, first_seen, excepted, until);
+			(*matched)++;
+		}
+		nhi_authkey_free(fk.ak);
+	}
+	free(state);
+	free(fk.path);
 	return r;
 }
 
@@ -159,9 +267,8 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 	struct nhi_discovery d = {0};
 	int64_t now = (int64_t)nhi_broker_now(), first_seen = 0;
 	size_t matched = 0, retired = 0;
-	struct nhi_kv *rec;
-	char *line = NULL, *state = NULL;
-	int64_t until = 0, expiry;
+	char *state = NULL;
+	int64_t until = 0;
 	int r;
 
 	r = nhi_discover_account(cfg, q->account, &d);
@@ -175,9 +282,9 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		goto out;
 	}
 	for (size_t i = 0; i < d.n_findings; i++)
-		if ((r = audit_discover(c, q->account, d.findings[i].path, "skipped",
-		                        d.findings[i].path, d.findings[i].line, "reason",
-		                        d.findings[i].reason)) < 0)
+		if ((r = nhi_keys_audit_discover(c, q->account, d.findings[i].path, "skipped",
+		                                 d.findings[i].path, d.findings[i].line, "reason",
+		                                 d.findings[i].reason)) < 0)
 			goto out;
 	for (size_t i = 0; i < d.n_keys; i++) {
 		const struct nhi_found_key *fk = &d.keys[i];
@@ -186,7 +293,7 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		free(state);
 		state = NULL;
 		until = 0;
-		if ((r = record_key(c, q->account, fk, now, &first_seen, &state, &until)) < 0)
+		if ((r = nhi_keys_record(c, q->account, fk, now, &first_seen, &state, &until)) < 0)
 			goto out;
 		/* cert-authority lines are for certificates, not for a plain key;
 		 * other keys are retired when sshd asks about them. */
@@ -206,28 +313,17 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		if ((state != NULL && strcmp(state, "retired") == 0) || matched >= KEYS_MATCH_MAX)
 			continue;
 		matched++;
-		expiry = 0;
-		if (cfg->keys_grace > 0)
-			expiry = first_seen + cfg->keys_grace;
-		if (excepted && (expiry == 0 || until < expiry))
-			expiry = until;
-		if (expiry > 0)
-			r = nhi_authkey_format_with_expiry(fk->ak, (time_t)expiry, &line);
-		else
-			r = nhi_authkey_format(fk->ak, &line);
-		if (r < 0 || (r = nhi_call_add_record(c, &rec)) < 0 ||
-		    (r = nhi_kv_add_str(rec, "line", line)) < 0)
+		if ((r = answer_line(c, fk->ak, first_seen, excepted, until)) < 0)
 			goto out;
-		free(line);
-		line = NULL;
 	}
+	if ((r = answer_chained(c, q, now, &matched)) < 0)
+		goto out;
 	/* The server rewrites the KRL once the batch has committed. */
 	if (retired > 0)
 		c->b->krl_dirty = true;
 	r = 0;
 out:
 	free(state);
-	free(line);
 	nhi_discovery_clear(&d);
 	return r;
 }

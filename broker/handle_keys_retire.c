@@ -187,7 +187,12 @@ int nhi_handle_keys_restore(struct nhi_call *c)
 			r = nhi_call_error(c, r, "cannot restore %s: %s", fp, nhi_strerror(r));
 			break;
 		}
-		r = nhi_restore_key_in_file(c->b, rows[i].account, rows[i].path, fp, &restored);
+		/* A chained command's key has no file to go back to. */
+		if (strncmp(rows[i].path, "chain:", 6) == 0)
+			r = NHI_ERR_NOT_FOUND;
+		else
+			r = nhi_restore_key_in_file(c->b, rows[i].account, rows[i].path, fp,
+			                            &restored);
 		if (r == NHI_ERR_NOT_FOUND) {
 			r = 0; /* no backup, or the file is gone: nothing to put back */
 		} else if (r < 0) {

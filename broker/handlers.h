@@ -63,5 +63,7 @@ int nhi_handle_device_issue(struct nhi_call *c);
  * answer is made, 0 for any other account. */
 int nhi_device_keys_answer(struct nhi_call *c, const char *account, const struct nhi_key *key,
                            const char *fingerprint);
+/* handle_discover.c: nhictl discover, one account per request */
+int nhi_handle_discover(struct nhi_call *c);
 
 #endif

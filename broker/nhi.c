@@ -33,6 +33,9 @@ static void usage(FILE *f)
 	           "  login [--ttl D] HOST\n"
 	           "                      a certificate from the broker on HOST for a new key,\n"
 	           "                      loaded into the ssh-agent\n"
+	           "  ssh --identity NAME [-p PORT] [-l USER] HOST [--] [COMMAND...]\n"
+	           "                      run COMMAND on HOST with a certificate for a key\n"
+	           "                      that exists only in memory\n"
 	           "\n"
 	           "Options:\n"
 	           "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
@@ -265,6 +268,7 @@ static const struct {
         {"elevate", nhi_cmd_elevate},
         {"enroll", nhi_cmd_enroll},
         {"login", nhi_cmd_login},
+        {"ssh", nhi_cmd_ssh},
 };
 
 /* The socket and the timeout: the options, else the configuration's

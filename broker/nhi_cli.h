@@ -47,5 +47,7 @@ int nhi_cmd_elevate(struct nhi_cli *cli, int argc, char **argv);
 /* nhi_login.c: over ssh to the login account on the broker host */
 int nhi_cmd_enroll(struct nhi_cli *cli, int argc, char **argv);
 int nhi_cmd_login(struct nhi_cli *cli, int argc, char **argv);
+/* nhi_ssh.c: a command on a remote host over libssh, no key file */
+int nhi_cmd_ssh(struct nhi_cli *cli, int argc, char **argv);
 
 #endif

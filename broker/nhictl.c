@@ -32,6 +32,7 @@ static void usage(FILE *f)
 	        "  keys list|show|except|retire|restore   static keys in authorized_keys files\n"
 	        "  breakglass init --account NAME sealed one-time codes (root, no broker needed)\n"
 	        "  grant list|approve|deny|revoke just-in-time elevation grants\n"
+	        "  discover [--account NAME] [--enforce]   static keys of every account, in bulk\n"
 	        "\n"
 	        "Options:\n"
 	        "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
@@ -146,6 +147,7 @@ static const struct {
         {"keys", nhictl_cmd_keys},
         {"breakglass", nhictl_cmd_breakglass},
         {"grant", nhictl_cmd_grant},
+        {"discover", nhictl_cmd_discover},
 };
 
 int nhictl_load_config(const struct nhictl *ctl, struct nhi_config **ret_cfg)

@@ -105,5 +105,7 @@ int nhictl_keys_retire(struct nhictl *ctl, int argc, char **argv);
 int nhictl_keys_restore(struct nhictl *ctl, int argc, char **argv);
 int nhictl_keys_except(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_grant(struct nhictl *ctl, int argc, char **argv);
+/* nhictl_discover.c: discover [--account NAME] [--enforce] */
+int nhictl_cmd_discover(struct nhictl *ctl, int argc, char **argv);
 
 #endif

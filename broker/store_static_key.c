@@ -192,3 +192,33 @@ int nhi_store_static_key_set_state(struct nhi_store *s, const char *fingerprint,
 	store_release(st);
 	return r;
 }
+
+static const char sql_get[] =
+        "SELECT fingerprint, type, bits, account, path, line, options, comment, first_seen,"
+        " last_seen, state, weak, exception_owner, exception_reason, exception_until"
+        " FROM static_keys WHERE fingerprint = ?1 AND account = ?2 AND path = ?3";
+
+int nhi_store_static_key_get(struct nhi_store *s, const char *fingerprint, const char *account,
+                             const char *path, struct nhi_static_key *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (fingerprint == NULL || account == NULL || path == NULL || ret == NULL)
+		return NHI_ERR_INVALID_ARGUMENT;
+	r = store_prepare(s, sql_get, &st);
+	if (r == 0 && (store_bind_text(s, st, 1, fingerprint) ||
+	               store_bind_text(s, st, 2, account) || store_bind_text(s, st, 3, path)))
+		r = NHI_ERR_STORE;
+	if (r == 0) {
+		r = store_step(s, st);
+		if (r == 1)
+			r = row(st, ret);
+		else if (r == 0)
+			r = NHI_ERR_NOT_FOUND;
+	}
+	store_release(st);
+	if (r < 0)
+		nhi_static_key_clear(ret);
+	return r;
+}

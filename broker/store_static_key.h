@@ -42,6 +42,10 @@ int nhi_store_static_key_set_state(struct nhi_store *s, const char *fingerprint,
                                    const char *account, const char *path, const char *state,
                                    const char *owner, const char *reason, int64_t until,
                                    size_t *ret_count);
+/* The one row of fingerprint in account's file path (the table's unique
+ * key, so an index lookup). NHI_ERR_NOT_FOUND without one. */
+int nhi_store_static_key_get(struct nhi_store *s, const char *fingerprint, const char *account,
+                             const char *path, struct nhi_static_key *ret);
 void nhi_static_key_clear(struct nhi_static_key *k);
 void nhi_static_key_list_free(struct nhi_static_key *list, size_t n);
 

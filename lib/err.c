@@ -63,6 +63,7 @@ const char *nhi_strerror(int err)
 	case NHI_ERR_CERT_MISMATCH: return "certificate does not match the broker's record";
 	case NHI_ERR_ENROLL_CODE: return "enrollment code is unknown, used or expired";
 	case NHI_ERR_DEVICE_KEY: return "device key is not enrolled or is revoked";
+	case NHI_ERR_RATE_LIMITED: return "too many failed attempts; try again later";
 	case NHI_ERR_IDENTITY_RETIRED: return "identity is retired";
 	case NHI_ERR_LOGIN_CREDENTIAL: return "credential not allowed for this login";
 	case NHI_ERR_GRANT_ROLE: return "role not held by the identity";

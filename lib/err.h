@@ -72,6 +72,8 @@ enum nhi_err {
 	NHI_ERR_GRANT_ROLE = -70,        /* a role the identity does not hold */
 	NHI_ERR_GRANT_STATE = -71,       /* the grant is not pending (or active) any more */
 	NHI_ERR_GRANT_SELF = -72,        /* an administrator deciding on their own grant */
+	/* -57..-58, -63..-64: discovery and enrollment limits */
+	NHI_ERR_RATE_LIMITED = -57,      /* too many failed attempts: wait for the window to pass */
 };
 
 /* A static, human-readable message for an error code. Never NULL. */

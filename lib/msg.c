@@ -34,6 +34,7 @@ const char *nhi_msg_name(uint8_t type)
 	case NHI_MSG_KEYS_RETIRE: return "keys-retire";
 	case NHI_MSG_KEYS_RESTORE: return "keys-restore";
 	case NHI_MSG_KEYS_EXCEPT: return "keys-except";
+	case NHI_MSG_DISCOVER: return "discover";
 	case NHI_MSG_PRINCIPALS_QUERY: return "principals-query";
 	case NHI_MSG_DEVICE_ENROLL: return "device-enroll";
 	case NHI_MSG_DEVICE_ISSUE: return "device-issue";

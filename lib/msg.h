@@ -41,6 +41,9 @@ enum nhi_msg_type {
 	NHI_MSG_KEYS_RETIRE = 43,    /* fingerprint -> one record per file it was taken out of */
 	NHI_MSG_KEYS_RESTORE = 44,   /* fingerprint -> one record per file, restored yes|no */
 	NHI_MSG_KEYS_EXCEPT = 45,    /* fingerprint, owner, reason, until -> one record per file */
+	NHI_MSG_DISCOVER = 46,       /* account (1..NHI_DISCOVER_BATCH_MAX, one with enforce),
+				      * enforce? (yes|no) -> records of kind key, skipped (a
+				      * file or line), failed (an account), then counts (admin) */
 	/* The sshd helper user (or admins). */
 	NHI_MSG_PRINCIPALS_QUERY = 50, /* account, uid, serial, key_id, key_fingerprint
 					* -> one record: principal */
@@ -76,6 +79,9 @@ enum nhi_msg_type {
 	 *  60-69  pam_nhi: login checks and sessions
 	 *  70-79  grants (JIT elevation) and break-glass */
 };
+
+/* Accounts in one NHI_MSG_DISCOVER request. */
+#define NHI_DISCOVER_BATCH_MAX 32u
 
 /* The name of a message type for logs ("cert-request"), NULL if unknown. */
 const char *nhi_msg_name(uint8_t type);

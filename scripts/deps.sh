@@ -19,6 +19,7 @@ PACKAGES=(
 	libpam-wrapper libnss-wrapper libuid-wrapper libpamtest0-dev
 	iproute2 ca-certificates procps
 	libjansson-dev
+	strace
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -10,11 +10,19 @@
  * back after parsing each again: a line that does not parse, or does not
  * hold the offered key, is dropped.
  *
- * Broker down: nothing is printed and the exit status is 0, whatever
+ * With [sshd] chain_command set, that command runs first (sshd_plugin/
+ * chain.h) and its well-formed lines go to the broker with the query: the
+ * broker records them (file "chain:PROGRAM") and answers them under the
+ * same policy as file keys.
+ *
+ * Broker down: no file key is printed and the exit status is 0, whatever
  * keys_broker_down says. This helper runs as the unprivileged helper user
  * and cannot read users' key files itself, so "allow" has no safe meaning
  * for static keys without the broker: the login falls through to sshd's
- * other methods (certificates, which need no broker). */
+ * other methods (certificates, which need no broker). The chained
+ * command's lines are the exception: the helper holds them itself, so
+ * keys_broker_down = allow prints those that hold the offered key, and deny
+ * drops them. */
 #include "config.h"
 
 #include <errno.h>
@@ -23,6 +31,7 @@
 #include <string.h>
 
 #include "authkeys.h"
+#include "chain.h"
 #include "conf.h"
 #include "err.h"
 #include "kv.h"
@@ -130,11 +139,36 @@ static int print_lines(const struct nhi_msg_reply *reply, const struct nhi_key *
 	return printed;
 }
 
+/* The broker is down: the chained lines that hold the offered key, as
+ * keys_broker_down = allow wants them. */
+static int print_chained(char **lines, size_t n, const struct nhi_key *key)
+{
+	int printed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct nhi_authkey *ak = NULL;
+		bool holds = nhi_authkeys_parse_line(lines[i], strlen(lines[i]), &ak, NULL) == 0 &&
+		             ak != NULL && nhi_key_equal(ak->key, key);
+
+		nhi_authkey_free(ak);
+		if (!holds)
+			continue;
+		if (printf("%s\n", lines[i]) < 0)
+			return NHI_ERR_SYSTEM;
+		printed++;
+	}
+	if (fflush(stdout) != 0)
+		return NHI_ERR_SYSTEM;
+	return printed;
+}
+
 int main(int argc, char **argv)
 {
 	struct nhi_msg_reply reply = {0};
 	struct nhi_config *cfg = NULL;
 	struct nhi_key *key = NULL;
+	char **chained = NULL;
+	size_t n_chained = 0;
 	const char *config_path = NULL, *user, *uid, *fp, *type, *b64;
 	char buf[80];
 	struct nhi_kv args;
@@ -180,16 +214,34 @@ int main(int argc, char **argv)
 	if (load_config(config_path, &cfg) < 0)
 		goto out;
 	nhi_log_set_level(cfg->log_level);
+	if (cfg->chain_command != NULL) {
+		const struct nhi_chain_tokens tokens = {user, uid, fp, type, b64};
+
+		/* A failed chained command costs its lines, not the file keys. */
+		if (nhi_chain_run(cfg->chain_command, &tokens, (int)cfg->helper_timeout_ms,
+		                  &chained, &n_chained) < 0)
+			n_chained = 0;
+	}
 	if (nhi_kv_add_str(&args, "account", user) < 0 || nhi_kv_add_str(&args, "uid", uid) < 0 ||
 	    nhi_kv_add_str(&args, "fingerprint", fp) < 0 ||
 	    nhi_kv_add_str(&args, "type", type) < 0 || nhi_kv_add_str(&args, "key", b64) < 0)
 		goto out;
+	for (size_t i = 0; i < n_chained; i++)
+		if (nhi_kv_add_str(&args, "chain", chained[i]) < 0)
+			goto out;
 	r = nhi_msg_call(cfg->socket_path, (int)cfg->helper_timeout_ms, NHI_MSG_KEYS_QUERY, &args,
 	                 &reply);
 	if (r < 0) {
 		/* See the top of this file: nothing to offer without the broker. */
 		nhi_log_warning("%s: broker unavailable (%s): no static keys offered", user,
 		                nhi_strerror(r));
+		if (n_chained > 0 && cfg->keys_broker_down == NHI_BROKER_DOWN_ALLOW) {
+			r = print_chained(chained, n_chained, key);
+			if (r < 0)
+				goto out;
+			nhi_log_warning("%s: keys_broker_down = allow: %d chained line(s) for %s",
+			                user, r, fp);
+		}
 		rc = 0;
 		goto out;
 	}
@@ -211,6 +263,7 @@ int main(int argc, char **argv)
 out:
 	nhi_msg_reply_clear(&reply);
 	nhi_kv_clear(&args);
+	nhi_chain_lines_free(chained, n_chained);
 	nhi_key_free(key);
 	nhi_config_free(cfg);
 	return rc;

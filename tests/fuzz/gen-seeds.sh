@@ -254,6 +254,14 @@ printf '\x01\x01\x00\x05\x10\x03\x00\x06\x11\x02\x00\x07\x20\x06\x01\x00\x30' >"
 printf '\x01\x01\x00\x01\x01\x01\x00\x02\x02\x0e\x10\x00\x03' >"$d/build-member"
 { printf '\x00NHINSSC\n\x01\x00\x00\x00\x80\x00\x00\x00'; head -c 112 /dev/zero; } >"$d/header"
 
+# fuzz_chain: a chained command's whole output, good and bad lines mixed.
+d="$out/fuzz_chain"
+rm -rf "$d"
+mkdir -p "$d"
+printf '%s one\n# c\n\nbogus %s\ncert-authority %s\n%s two\r\n' "$ed" "$ed" "$ed" "$ec" >"$d/mixed"
+printf '%s\n%s' "$rsa" "$sk" >"$d/two"
+printf 'no-pty,command="a\\"b" %s x\n\001\002\n%s' "$ed" "$ed" >"$d/control"
+
 # fuzz_issue_authinfo: the SSH_USER_AUTH file nhi-issue reads, one plain key
 # of each type, and what it refuses (a certificate, two methods).
 d=$out/fuzz_issue_authinfo

@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "ca.h"
 #include "dispatch.h"
+#include "enroll_limit.h"
 #include "err.h"
 #include "handlers.h"
 #include "support.h"
@@ -180,4 +181,104 @@ Test(device, suspended_identity_gets_nothing)
 	cr_assert_eq(issue(device, subject), NHI_ERR_IDENTITY_INACTIVE);
 	cr_assert_eq(nhi_store_device_key_revoke(b->store, "nope"), NHI_ERR_NOT_FOUND);
 	free(code);
+}
+
+/* One enrollment attempt as the server would audit it: the status, and
+ * whether a denial record would be written. */
+static int enroll_as(uid_t uid, const char *code, const struct nhi_buf *key, bool *ret_audited)
+{
+	struct nhi_peer saved = login_peer;
+	struct nhi_kv args;
+	struct nhi_call c;
+	int r;
+
+	login_peer.uid = uid;
+	snprintf(login_peer.name, sizeof(login_peer.name), "uid:%u", (unsigned)uid);
+	nhi_kv_init(&args);
+	cr_assert_eq(nhi_kv_add_str(&args, "code", code), 0);
+	cr_assert_eq(nhi_kv_add(&args, "device_key", nhi_buf_ptr(key), nhi_buf_len(key)), 0);
+	r = call(nhi_handle_device_enroll, &args, &c);
+	*ret_audited = c.deny_subject != NULL;
+	nhi_call_clear(&c);
+	nhi_kv_clear(&args);
+	login_peer = saved;
+	return r;
+}
+
+Test(device, failed_attempts_are_limited_per_uid_and_audited_once)
+{
+	static const char wrong[] = "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AA";
+	char *good = new_code();
+	bool audited = false;
+
+	for (unsigned i = 0; i < NHI_ENROLL_UID_FAILURES; i++) {
+		cr_assert_eq(enroll_as(4242, wrong, device, &audited), NHI_ERR_ENROLL_CODE);
+		cr_assert(audited, "every failure is a denial");
+	}
+	cr_assert_eq(enroll_as(4242, good, device, &audited), NHI_ERR_RATE_LIMITED,
+	             "a full window refuses even a good code");
+	cr_assert(audited, "the first refusal of the window is audited");
+	cr_assert_eq(enroll_as(4242, "x", device, &audited), NHI_ERR_RATE_LIMITED);
+	cr_assert_not(audited, "later refusals in the window are not");
+	/* Another caller is not held back by this one, and the good code was
+	 * not used up by the refusals. */
+	cr_assert_eq(enroll_as(4343, good, device, &audited), 0);
+	free(good);
+}
+
+Test(device, failed_attempts_are_limited_for_all_callers)
+{
+	static const char wrong[] = "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AA";
+	char *good = new_code();
+	bool audited = false;
+
+	for (unsigned i = 0; i < NHI_ENROLL_GLOBAL_FAILURES; i++)
+		cr_assert_eq(enroll_as(10000 + i, wrong, device, &audited), NHI_ERR_ENROLL_CODE);
+	cr_assert_eq(enroll_as(20000, good, device, &audited), NHI_ERR_RATE_LIMITED);
+	cr_assert(audited);
+	cr_assert_eq(enroll_as(20001, good, device, &audited), NHI_ERR_RATE_LIMITED);
+	cr_assert_not(audited);
+	free(good);
+}
+
+Test(device, limit_window_passes)
+{
+	struct nhi_enroll_limit l = {0};
+	int64_t t = 1000000, wait = 0;
+	bool first = false;
+
+	for (unsigned i = 0; i < NHI_ENROLL_UID_FAILURES - 1; i++)
+		nhi_enroll_limit_failed(&l, 7, t + i);
+	cr_assert_eq(nhi_enroll_limit_check(&l, 7, t + 20, &wait, &first), 0, "not full yet");
+	nhi_enroll_limit_failed(&l, 7, t + 20);
+	cr_assert_eq(nhi_enroll_limit_check(&l, 7, t + 21, &wait, &first), NHI_ERR_RATE_LIMITED);
+	cr_assert_eq(wait, NHI_ENROLL_WINDOW - 21);
+	cr_assert(first);
+	cr_assert_eq(nhi_enroll_limit_check(&l, 7, t + 59, &wait, &first), NHI_ERR_RATE_LIMITED);
+	cr_assert_not(first);
+	cr_assert_eq(wait, 1);
+	cr_assert_eq(nhi_enroll_limit_check(&l, 7, t + NHI_ENROLL_WINDOW, &wait, &first), 0,
+	             "the window has passed");
+	/* A new window opens with the next failure and is reported afresh. */
+	for (unsigned i = 0; i < NHI_ENROLL_UID_FAILURES; i++)
+		nhi_enroll_limit_failed(&l, 7, t + 100);
+	cr_assert_eq(nhi_enroll_limit_check(&l, 7, t + 100, &wait, &first), NHI_ERR_RATE_LIMITED);
+	cr_assert(first);
+}
+
+Test(device, limit_tracks_many_uids)
+{
+	struct nhi_enroll_limit l = {0};
+	int64_t wait = 0;
+	bool first = false;
+
+	/* More uids than slots, each under its own limit and spread in time so
+	 * the global window stays open but below its limit per window. */
+	for (unsigned u = 0; u < NHI_ENROLL_UIDS_MAX * 2; u++)
+		nhi_enroll_limit_failed(&l, 5000 + u, 1000 + (int64_t)u * NHI_ENROLL_WINDOW);
+	cr_assert_eq(l.n_uids, NHI_ENROLL_UIDS_MAX);
+	for (unsigned i = 0; i < NHI_ENROLL_UID_FAILURES; i++)
+		nhi_enroll_limit_failed(&l, 1, 1000000);
+	cr_assert_eq(nhi_enroll_limit_check(&l, 1, 1000001, &wait, &first), NHI_ERR_RATE_LIMITED);
+	cr_assert_eq(nhi_enroll_limit_check(&l, 2, 1000001, &wait, &first), 0);
 }

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Bulk discovery: `nhictl discover` over N accounts with K keys each (10 000
+# and 10 by default: the 100 000 keys of the budget), next to `cat` of the
+# same files and `ssh-keygen -lf` of a sample of them, in one run. The
+# accounts exist only for nhictl and nhid, through nss_wrapper
+# (NSS_WRAPPER_PASSWD): nothing is added to the host's passwd. Root only
+# (nhid reads the files as root, as it does in production); run by hand:
+#
+#   bench/discover.sh [BUILDDIR [ACCOUNTS [KEYS]]]   (make bench-discover)
+#
+# The first run inventories every key (a row and an audit record each); the
+# second finds them all known. Nothing here asserts a time.
+set -euo pipefail
+
+top=${1:-.}
+accounts=${2:-10000}
+keys=${3:-10}
+wrapper=/usr/lib/x86_64-linux-gnu/libnss_wrapper.so
+[ "$(id -u)" = 0 ] || { echo "discover.sh: needs root" >&2; exit 2; }
+for f in "$top/broker/nhid" "$top/broker/nhictl" "$wrapper"; do
+	[ -e "$f" ] || { echo "discover.sh: missing $f (build, or apt-get install libnss-wrapper)" >&2; exit 2; }
+done
+
+tmp=$(mktemp -d /tmp/nhi-bench-discover.XXXXXX)
+chmod 0755 "$tmp"
+nhid_pid=
+cleanup()
+{
+	[ -z "$nhid_pid" ] || { kill -TERM "$nhid_pid" 2>/dev/null; wait "$nhid_pid" 2>/dev/null || true; }
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Homes owned by root (discovery accepts root's files, 0644), random
+# Ed25519 public keys (32 random bytes each: parsing is what is measured).
+python3 - "$tmp" "$accounts" "$keys" <<'EOF'
+import base64, os, struct, sys
+tmp, n, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def blob():
+    t = b"ssh-ed25519"
+    pk = os.urandom(32)
+    return base64.b64encode(struct.pack(">I", len(t)) + t + struct.pack(">I", 32) + pk).decode()
+with open(f"{tmp}/passwd", "w") as pw, open(f"{tmp}/group", "w") as gr:
+    for i in range(n):
+        name, uid = f"bench{i}", 200000 + i
+        home = f"{tmp}/home/{name}"
+        pw.write(f"{name}:x:{uid}:{uid}::{home}:/bin/sh\n")
+        gr.write(f"{name}:x:{uid}:\n")
+        os.makedirs(f"{home}/.ssh", mode=0o755)
+        with open(f"{home}/.ssh/authorized_keys", "w") as f:
+            for j in range(k):
+                f.write(f"ssh-ed25519 {blob()} {name}-{j}\n")
+EOF
+
+export NSS_WRAPPER_PASSWD=$tmp/passwd NSS_WRAPPER_GROUP=$tmp/group
+printf '[broker]\nsocket = %s\nstate_dir = %s\n[sshd]\nkey_files = %%h/.ssh/authorized_keys\n' \
+	"$tmp/sock" "$tmp/state" >"$tmp/nhi.conf"
+LD_PRELOAD=$wrapper "$top/broker/nhid" -f -c "$tmp/nhi.conf" --no-syslog >"$tmp/log" 2>&1 </dev/null &
+nhid_pid=$!
+for _ in $(seq 1 100); do
+	[ -S "$tmp/sock" ] && break
+	sleep 0.1
+done
+
+ms() { echo $((($2 - $1) / 1000000)); }
+
+t0=$(date +%s%N)
+find "$tmp/home" -name authorized_keys -print0 | xargs -0 cat >/dev/null
+t1=$(date +%s%N)
+cat_ms=$(ms "$t0" "$t1")
+
+# ssh-keygen -lf per file is too slow for all of them: a sample, scaled.
+sample=$((accounts < 200 ? accounts : 200))
+t0=$(date +%s%N)
+for i in $(seq 0 $((sample - 1))); do
+	ssh-keygen -lf "$tmp/home/bench$i/.ssh/authorized_keys" >/dev/null
+done
+t1=$(date +%s%N)
+keygen_ms=$(($(ms "$t0" "$t1") * accounts / sample))
+
+run()
+{
+	local t0 t1
+	t0=$(date +%s%N)
+	LD_PRELOAD=$wrapper "$top/broker/nhictl" -c "$tmp/nhi.conf" --timeout 60 discover --json \
+		>"$tmp/out.json"
+	t1=$(date +%s%N)
+	ms "$t0" "$t1"
+}
+first_ms=$(run)
+found=$(tail -n 1 "$tmp/out.json")
+second_ms=$(run)
+
+echo "bulk discovery: $accounts accounts, $((accounts * keys)) keys"
+echo "summary: $found"
+printf '%-34s %10s %12s\n' "" "ms" "vs cat"
+printf '%-34s %10d %12s\n' "cat of every file" "$cat_ms" "1.0"
+printf '%-34s %10d %12s\n' "ssh-keygen -lf per file (scaled)" "$keygen_ms" \
+	"$(awk -v a="$keygen_ms" -v b="$cat_ms" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')"
+printf '%-34s %10d %12s\n' "nhictl discover, first run" "$first_ms" \
+	"$(awk -v a="$first_ms" -v b="$cat_ms" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')"
+printf '%-34s %10d %12s\n' "nhictl discover, keys known" "$second_ms" \
+	"$(awk -v a="$second_ms" -v b="$cat_ms" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')"
+echo "budget (DESIGN.md): 10 000 accounts / 100 000 keys in 5000 ms"
