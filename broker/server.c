@@ -491,6 +491,7 @@ int nhi_server_run(struct nhi_broker *b, int listen_fd)
 			run_batch(srv);
 		if (nhi_ca_set_prune(b, nhi_broker_now()) < 0)
 			nhi_log_error("cannot drop an expired user CA key from the store");
+		nhi_nss_expire(b, nhi_broker_now());
 		if (b->reload_requested)
 			reload(srv);
 	}
