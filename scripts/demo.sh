@@ -165,6 +165,10 @@ ssh_as "$LEGACY" -i "$LKEY" -- id -un || { echo "$NHI_SSH_OUT" | show; exit 1; }
 echo "      logged in as $NHI_SSH_OUT"
 ctl keys list --account "$LEGACY" | show
 
+say "Before enforcing anything, the admin surveys the static keys. 'nhictl discover' has the
+    broker read every account's key files (here the one legacy account) and sums them up."
+ctl discover --account "$LEGACY" | show
+
 say "The admin switches the broker to enforce mode. At the next login the key is retired:
     its line leaves the file (the rest kept byte for byte, a backup under the state
     directory), it goes into the KRL, and the login is refused."
