@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -346,11 +347,50 @@ static void *client(void *arg)
 	return NULL;
 }
 
-static double bench_broker(const char *sock, unsigned threads, unsigned n, unsigned *ret_failed)
+/* CPU seconds (user + system) nhid has used so far, from /proc/PID/stat
+ * fields 14 and 15; -1 when unreadable. */
+static double nhid_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* Fields after the command name, which may hold blanks: from field 3. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Where one level's CPU went, per certificate. */
+struct cpu_use {
+	double nhid_us, clients_us;
+};
+
+static double bench_broker(const char *sock, pid_t nhid, unsigned threads, unsigned n,
+                           unsigned *ret_failed, struct cpu_use *ret_cpu)
 {
 	struct level lv = {.socket_path = sock, .n = n};
 	pthread_t *tids;
-	double t0, t;
+	double t0, t, cpu_nhid, cpu_self;
 	int r;
 
 	if ((lv.blobs = calloc(n, sizeof(*lv.blobs))) == NULL ||
@@ -364,6 +404,8 @@ static double bench_broker(const char *sock, unsigned threads, unsigned n, unsig
 			die("nhi_key_to_blob", NHI_ERR_ALLOC);
 		nhi_key_free(k);
 	}
+	cpu_nhid = nhid_cpu_s(nhid);
+	cpu_self = self_cpu_s();
 	t0 = now_s();
 	for (unsigned i = 0; i < threads; i++)
 		if (pthread_create(&tids[i], NULL, client, &lv) != 0)
@@ -371,6 +413,10 @@ static double bench_broker(const char *sock, unsigned threads, unsigned n, unsig
 	for (unsigned i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
 	t = now_s() - t0;
+	if (ret_cpu != NULL) {
+		ret_cpu->nhid_us = 1e6 * (nhid_cpu_s(nhid) - cpu_nhid) / n;
+		ret_cpu->clients_us = 1e6 * (self_cpu_s() - cpu_self) / n;
+	}
 	if (lv.failed > 0)
 		fprintf(stderr, "issue: %u of %u requests failed (first: %s)\n", lv.failed, n,
 		        nhi_strerror(lv.first_error));
@@ -401,6 +447,7 @@ int main(int argc, char **argv)
 	struct opts o = {"./broker/nhid", NULL, 5000, 100, 20000};
 	const char *tmpdir = getenv("TMPDIR");
 	double raw, keygen, rate[N_LEVELS];
+	struct cpu_use cpu[N_LEVELS];
 	unsigned failed[N_LEVELS];
 	char *dir, *sock;
 	pid_t nhid;
@@ -444,9 +491,9 @@ int main(int argc, char **argv)
 
 	/* A short warm-up, so that the first level does not pay for the page
 	 * cache and the WAL file's creation. */
-	bench_broker(sock, 8, 200, &failed[0]);
+	bench_broker(sock, nhid, 8, 200, &failed[0], NULL);
 	for (size_t i = 0; i < N_LEVELS; i++)
-		rate[i] = bench_broker(sock, concurrency[i], o.certs, &failed[i]);
+		rate[i] = bench_broker(sock, nhid, concurrency[i], o.certs, &failed[i], &cpu[i]);
 	raw = bench_raw(o.raw);
 	keygen = bench_keygen(o.keygen, dir, o.keygen_certs);
 
@@ -471,6 +518,12 @@ int main(int argc, char **argv)
 		printf("  %-34s %10.0f certs/s      %9.1f us each%s\n", label, rate[i],
 		       1e6 / rate[i], failed[i] > 0 ? "  (with failures)" : "");
 	}
+	/* The machine's CPUs are shared by nhid and the clients: where a
+	 * certificate's CPU time went says which side a faster rate needs. */
+	printf("CPU per certificate (user + system):\n");
+	for (size_t i = 0; i < N_LEVELS; i++)
+		printf("  nhid, %2u client%s  nhid %7.1f us   clients %7.1f us\n", concurrency[i],
+		       concurrency[i] == 1 ? " " : "s", cpu[i].nhid_us, cpu[i].clients_us);
 	printf("ratios (design budget: >= 50x ssh-keygen, >= 50%% of raw signing):\n");
 	for (size_t i = 0; i < N_LEVELS; i++)
 		printf("  nhid, %2u client%s  %8.0fx ssh-keygen  %6.1f%% of raw signing\n",

@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # NSS lookup benchmark: nss_nhi next to nss_files, nss_db (libnss-db) and
-# libnss-cache at 10, 10 000 and 100 000 accounts, every module's data built
-# from the same passwd file in a temp dir. The lookups run in a private
-# mount namespace where /etc/passwd and /var/lib (libnss-db's misc/ and
-# nss_nhi's nhi/) are the temp files; libnss-cache is pointed at its file
-# with its own _nss_cache_setpwent_path. Root only; run by hand:
+# libnss-cache at 10, 10 000 and 100 000 accounts, all from the same
+# accounts (u000000.., uid and gid 100000+i):
+#
+# - nss_nhi: a broker (nhid, temp state dir) is filled through
+#   `nhictl identity import`; the lookups read the cache it wrote. The
+#   broker logs how long each cache rewrite took: the writer time, after
+#   the import and after one `nhictl identity set` that follows it (it
+#   sets a shell to the value it has: the data stay the same, the broker
+#   still rewrites the cache).
+# - nss_files: the same accounts as a passwd file.
+# - nss_db: its database built by libnss-db's own /var/lib/misc/Makefile.
+# - libnss-cache: the passwd file as passwd.cache with the .ixname and
+#   .ixuid indexes nsscache writes (`bench/nss cache-index`).
+#
+# The lookups run in a private mount namespace where /etc (with the
+# passwd file) and /var/lib (libnss-db's misc/, the broker's state dir as
+# nhi/) are the temp dirs; libnss-cache is pointed at its file with its own
+# _nss_cache_setpwent_path. Root only; run by hand:
 #
 #   bench/nss.sh [BUILDDIR]        (make bench-nss does this)
-#
-# At 100 000 accounts the same data also goes through `nhictl identity
-# import` into a broker in a temp state dir, and the import is timed.
 set -euo pipefail
 
 top=${1:-.}
-here=$(cd "$(dirname "$0")" && pwd)
 nss=$top/bench/nss
 nhi_so=$(readlink -f "$top/nss_nhi/.libs/libnss_nhi.so.2")
 [ "$(id -u)" = 0 ] || { echo "nss.sh: needs root (mount namespace)" >&2; exit 2; }
-for f in "$nss" "$nhi_so" /usr/bin/makedb /var/lib/misc/Makefile; do
+for f in "$nss" "$nhi_so" "$top/broker/nhid" "$top/broker/nhictl" /usr/bin/makedb \
+	/var/lib/misc/Makefile; do
 	[ -e "$f" ] || { echo "nss.sh: missing $f (build, or apt-get install libnss-db libnss-cache)" >&2; exit 2; }
 done
 
@@ -30,47 +40,70 @@ cleanup()
 }
 trap cleanup EXIT
 
-import_time()
+# broker_fill DIR JSONL: a broker whose state dir is DIR/varlib/nhi takes
+# JSONL through nhictl identity import; its cache is left in the state dir.
+broker_fill()
 {
-	local passwd=$1 st=$tmp/broker
-	mkdir -p "$st"
-	printf '[broker]\nsocket = %s\nstate_dir = %s\n' "$st/sock" "$st/state" >"$st/nhi.conf"
+	local d=$1 jsonl=$2 st=$1/broker t0 t1
+	mkdir -p "$st" "$d/varlib/nhi"
+	printf '[broker]\nsocket = %s\nstate_dir = %s\nlog_level = info\n' \
+		"$st/sock" "$d/varlib/nhi" >"$st/nhi.conf"
 	"$top/broker/nhid" -f -c "$st/nhi.conf" --no-syslog >"$st/log" 2>&1 </dev/null &
 	nhid_pid=$!
 	for _ in $(seq 1 100); do
 		[ -S "$st/sock" ] && break
 		sleep 0.1
 	done
-	awk -F: '{ printf "{\"name\":\"%s\",\"kind\":\"service\",\"uid\":%s,\"gid\":%s,\"home\":\"%s\",\"shell\":\"%s\"}\n", $1, $3, $4, $6, $7 }' \
-		"$passwd" >"$st/ids.jsonl"
-	local t0 t1
+	[ -S "$st/sock" ] || { cat "$st/log" >&2; echo "nss.sh: nhid did not start" >&2; exit 1; }
 	t0=$(date +%s%N)
-	"$top/broker/nhictl" -c "$st/nhi.conf" identity import "$st/ids.jsonl"
+	"$top/broker/nhictl" -c "$st/nhi.conf" identity import "$jsonl" >"$st/import.out"
 	t1=$(date +%s%N)
-	echo "nhictl identity import: $(( (t1 - t0) / 1000000 )) ms"
+	# The last rewrite so far is the one after the import's commit.
+	grep -o 'NSS cache rewritten: .*' "$st/log" | tail -n 1 >"$d/writer.txt"
+	# One change to one account: what every later change costs.
+	local t2 t3
+	t2=$(date +%s%N)
+	"$top/broker/nhictl" -c "$st/nhi.conf" identity set u000000 --shell /bin/sh \
+		>"$st/set.out" 2>&1
+	t3=$(date +%s%N)
+	echo "$(( (t3 - t2) / 1000000 ))" >"$d/change_ms"
+	grep -o 'NSS cache rewritten: .*' "$st/log" | tail -n 1 >"$d/change.txt"
 	kill -TERM "$nhid_pid"
 	wait "$nhid_pid" 2>/dev/null || true
 	nhid_pid=
+	echo "$(( (t1 - t0) / 1000000 ))" >"$d/import_ms"
 }
 
 printf '%7s  %-14s %-6s %12s %12s %10s\n' accounts lookup module "median ns" "p99 ns" "vs nhi"
 for n in 10 10000 100000; do
 	d=$tmp/$n
-	mkdir -p "$d/etc" "$d/varlib/misc" "$d/varlib/nhi"
+	mkdir -p "$d/etc" "$d/varlib/misc"
 	awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
 		printf "u%06d:x:%d:%d:User %d:/home/u%06d:/bin/sh\n", i, 100000 + i, 100000 + i, i, i }' \
 		>"$d/etc/passwd"
+	awk -F: '{ printf "{\"name\":\"%s\",\"kind\":\"service\",\"uid\":%s,\"gid\":%s,\"gecos\":\"%s\",\"home\":\"%s\",\"shell\":\"%s\"}\n", $1, $3, $4, $5, $6, $7 }' \
+		"$d/etc/passwd" >"$d/ids.jsonl"
+	broker_fill "$d" "$d/ids.jsonl"
 	# libnss-db's own recipe: its Makefile with the directories redirected.
 	make -s -f /var/lib/misc/Makefile ETC="$d/etc" VAR_DB="$d/varlib/misc" \
 		"$d/varlib/misc/passwd.db" >/dev/null
 	cp "$d/etc/passwd" "$d/passwd.cache"
-	"$nss" write "$d/etc/passwd" "$d/varlib/nhi/nss.cache" >"$d/writer.txt"
+	"$nss" cache-index "$d/passwd.cache"
+	# The whole of /etc is replaced, not /etc/passwd alone: a file bind
+	# mount is dropped in every namespace when the host renames a new
+	# /etc/passwd over it (useradd does), and nss_files then reads the
+	# host's file. The loader still needs its cache.
+	cp /etc/ld.so.cache /etc/nsswitch.conf "$d/etc/"
 	unshare -m bash -c '
 		mount --make-rprivate / &&
-		mount --bind "$1/etc/passwd" /etc/passwd &&
+		mount --bind "$1/etc" /etc &&
 		mount --bind "$1/varlib" /var/lib &&
 		exec "$2" run "$3" "$4" "$1/passwd.cache"' nss-bench "$d" "$nss" "$n" "$nhi_so"
 done
 echo
-cat "$tmp/100000/writer.txt"
-import_time "$tmp/100000/etc/passwd"
+for n in 10 10000 100000; do
+	echo "$n accounts: nhictl identity import $(cat "$tmp/$n/import_ms") ms;" \
+		"broker: $(cat "$tmp/$n/writer.txt")"
+	echo "$n accounts: nhictl identity set (one account) $(cat "$tmp/$n/change_ms") ms;" \
+		"broker: $(cat "$tmp/$n/change.txt")"
+done

@@ -233,21 +233,35 @@ out:
 	return r;
 }
 
-/* The lowest free uid, preferring one whose number is a free gid too. */
-static int pick(const struct nhi_account_params *p, const struct taken *t, uint32_t *ret_uid,
-                uint32_t *ret_gid)
+/* The lowest free uid, preferring one whose number is a free gid too.
+ * *hint (may be NULL) is where a scan may start: no id below it is free as
+ * both. Ids are only taken while one set of them is in use, so the lowest
+ * id free as both never moves down, and a run of allocations that keeps
+ * the hint does not rescan the range for each one. */
+static int pick(const struct nhi_account_params *p, const struct taken *t, uint32_t *hint,
+                uint32_t *ret_uid, uint32_t *ret_gid)
 {
 	uint32_t id, uid = 0, gid = 0;
 	bool have_uid = false, have_gid = false;
 
+	id = hint != NULL && *hint > p->uid_min ? *hint : p->uid_min;
+	for (; id >= p->uid_min && id <= p->uid_max; id++) {
+		if (!nhi_id_set_has(&t->uids, id) && !nhi_id_set_has(&t->gids, id)) {
+			if (hint != NULL)
+				*hint = id;
+			*ret_uid = *ret_gid = id;
+			return 0;
+		}
+		if (id == UINT32_MAX)
+			break;
+	}
+	if (hint != NULL)
+		*hint = id; /* past the range: the next call skips this scan */
+	/* No id is free as both: the lowest free uid and gid, apart. */
 	for (id = p->uid_min; id >= p->uid_min && id <= p->uid_max; id++) {
 		bool uid_free = !nhi_id_set_has(&t->uids, id);
 		bool gid_free = !nhi_id_set_has(&t->gids, id);
 
-		if (uid_free && gid_free) {
-			*ret_uid = *ret_gid = id;
-			return 0;
-		}
 		if (uid_free && !have_uid) {
 			uid = id;
 			have_uid = true;
@@ -266,7 +280,8 @@ static int pick(const struct nhi_account_params *p, const struct taken *t, uint3
 	return 0;
 }
 
-static int assign_one(const struct nhi_account_params *p, struct taken *t, struct nhi_identity *id)
+static int assign_one(const struct nhi_account_params *p, struct taken *t, uint32_t *hint,
+                      struct nhi_identity *id)
 {
 	uint32_t uid, gid;
 	int r;
@@ -274,7 +289,7 @@ static int assign_one(const struct nhi_account_params *p, struct taken *t, struc
 	if (!nhi_account_kind_is_unix(id->kind) || id->status == NHI_STATUS_RETIRED ||
 	    id->uid != NHI_ID_NONE)
 		return 0;
-	if ((r = pick(p, t, &uid, &gid)) < 0)
+	if ((r = pick(p, t, hint, &uid, &gid)) < 0)
 		return r;
 	/* An administrator's gid is kept; only the uid was missing. */
 	if (id->gid != NHI_ID_NONE)
@@ -297,7 +312,7 @@ int nhi_accounts_assign(struct nhi_store *s, const struct nhi_account_params *p,
 	if ((r = nhi_store_account_release_retired(s, p->now - (int64_t)p->quarantine, NULL)) < 0)
 		return r;
 	if ((r = taken_load(s, p, &t)) == 0)
-		r = assign_one(p, &t, id);
+		r = assign_one(p, &t, NULL, id);
 	taken_clear(&t);
 	return r < 0 ? r : 0;
 }
@@ -307,13 +322,14 @@ int nhi_accounts_assign_all(struct nhi_store *s, const struct nhi_account_params
 	struct taken t = {0};
 	struct nhi_identity *ids = NULL;
 	size_t n_ids = 0, n = 0;
+	uint32_t hint = 0;
 	int r;
 
 	if ((r = nhi_store_account_release_retired(s, p->now - (int64_t)p->quarantine, NULL)) < 0 ||
 	    (r = taken_load(s, p, &t)) < 0 || (r = nhi_store_identity_list(s, &ids, &n_ids)) < 0)
 		goto out;
 	for (size_t i = 0; i < n_ids && r >= 0; i++) {
-		if ((r = assign_one(p, &t, &ids[i])) == 1) {
+		if ((r = assign_one(p, &t, &hint, &ids[i])) == 1) {
 			r = nhi_store_account_set_ids(s, ids[i].name, ids[i].uid, ids[i].gid);
 			n++;
 		}
@@ -324,4 +340,42 @@ out:
 	if (r >= 0 && ret_n != NULL)
 		*ret_n = n;
 	return r < 0 ? r : 0;
+}
+
+int nhi_accounts_group_gid(struct nhi_store *s, const struct nhi_account_params *p, int64_t want,
+                           uint32_t *ret_gid)
+{
+	struct taken t = {0};
+	uint32_t gid;
+	int r;
+
+	if ((r = nhi_store_account_release_retired(s, p->now - (int64_t)p->quarantine, NULL)) < 0 ||
+	    (r = taken_load(s, p, &t)) < 0)
+		goto out;
+	if (want != NHI_ID_NONE) {
+		if (want < 0 || want >= UINT32_MAX) {
+			r = NHI_ERR_INVALID_ARGUMENT;
+		} else if (nhi_id_set_has(&t.gids, (uint32_t)want)) {
+			r = NHI_ERR_EXISTS;
+		} else {
+			*ret_gid = (uint32_t)want;
+			r = 0;
+		}
+		goto out;
+	}
+	/* Downwards from the top, so that the low ids stay free as uid = gid
+	 * pairs for identities' private groups. */
+	r = NHI_ERR_ID_RANGE_EXHAUSTED;
+	for (gid = p->uid_max; gid >= p->uid_min && gid <= p->uid_max; gid--) {
+		if (!nhi_id_set_has(&t.gids, gid)) {
+			*ret_gid = gid;
+			r = 0;
+			break;
+		}
+		if (gid == 0)
+			break;
+	}
+out:
+	taken_clear(&t);
+	return r;
 }

@@ -68,4 +68,10 @@ int nhi_accounts_assign(struct nhi_store *s, const struct nhi_account_params *p,
  * a transaction. *ret_n (may be NULL) counts the identities given ids. */
 int nhi_accounts_assign_all(struct nhi_store *s, const struct nhi_account_params *p, size_t *ret_n);
 
+/* The gid of a new store group: want when it is not NHI_ID_NONE and no
+ * local group, identity or store group has it (else NHI_ERR_EXISTS), or
+ * the highest free gid of the range. Inside a transaction. */
+int nhi_accounts_group_gid(struct nhi_store *s, const struct nhi_account_params *p,
+                           int64_t want, uint32_t *ret_gid);
+
 #endif

@@ -15,20 +15,58 @@
 #include "err.h"
 #include "fileio.h"
 
-#define PROC_TEXT_MAX  (64u * 1024u)
-#define DELETED_SUFFIX " (deleted)"
+#define PROC_TEXT_FIRST 4096u
+#define PROC_TEXT_MAX   (64u * 1024u)
+#define DELETED_SUFFIX  " (deleted)"
 
+/* /proc files report a size of 0, so they are read into a page first and
+ * the buffer doubled only for the rare longer one (a cgroup v1 list), not
+ * grown from one byte by many small reads. */
 static int read_proc_text(pid_t pid, const char *name, char **ret)
 {
-	char path[64];
-	size_t len;
+	size_t alloc = PROC_TEXT_FIRST, len = 0;
+	char path[64], *text, *bigger;
+	ssize_t n;
 	int fd, r;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return errno == ENOENT || errno == ESRCH ? NHI_ERR_NOT_FOUND : NHI_ERR_SYSTEM;
-	r = nhi_read_fd(fd, PROC_TEXT_MAX, ret, &len);
+	if ((text = malloc(alloc)) == NULL) {
+		r = NHI_ERR_ALLOC;
+		goto out;
+	}
+	for (;;) {
+		if (len == alloc - 1) {
+			if (alloc >= PROC_TEXT_MAX) {
+				r = NHI_ERR_FILE_TOO_LARGE;
+				goto out;
+			}
+			if ((bigger = realloc(text, alloc * 2)) == NULL) {
+				r = NHI_ERR_ALLOC;
+				goto out;
+			}
+			text = bigger;
+			alloc *= 2;
+		}
+		n = read(fd, text + len, alloc - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = errno == ESRCH ? NHI_ERR_NOT_FOUND : NHI_ERR_SYSTEM;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	*ret = text;
+	text = NULL;
+	r = 0;
+out:
+	free(text);
 	close(fd);
 	return r;
 }

@@ -2,6 +2,8 @@
 #include <config.h>
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +40,21 @@ struct pending_line {
 	char *text;
 };
 
+/* The thread that writes the anchor for NHI_AUDIT_ANCHOR_ASYNC: it always
+ * writes the newest head it was given, so a burst of commits costs one
+ * anchor write per write in flight, not one per commit. */
+struct anchor_writer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	const char *path;
+	struct nhi_audit_anchor next; /* guarded by lock */
+	bool have_next, stop;         /* guarded by lock */
+};
+
 struct nhi_audit {
 	struct nhi_store *store;
+	struct anchor_writer *writer; /* NULL: the anchor is written inline */
 	char *anchor_path;
 	unsigned flags;
 	struct nhi_audit_anchor anchored; /* what the anchor file says */
@@ -184,6 +199,81 @@ void nhi_audit_rollback_to(struct nhi_audit *a, size_t mark)
 		free(a->lines[--a->n_lines].text);
 }
 
+static void *anchor_writer_main(void *arg)
+{
+	struct anchor_writer *w = arg;
+	struct nhi_audit_anchor head;
+	int r;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->have_next && !w->stop)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (!w->have_next)
+			break;
+		head = w->next;
+		w->have_next = false;
+		pthread_mutex_unlock(&w->lock);
+		r = nhi_audit_anchor_write(w->path, &head);
+		if (r < 0)
+			nhi_log_error("audit: cannot write head anchor %s: %s", w->path,
+			              nhi_strerror(r));
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static int anchor_writer_start(const char *path, struct anchor_writer **ret)
+{
+	struct anchor_writer *w = calloc(1, sizeof(*w));
+	sigset_t all, old;
+	int rc;
+
+	if (w == NULL)
+		return NHI_ERR_ALLOC;
+	w->path = path;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	/* Signals stay with the event loop's signalfd. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&w->thread, NULL, anchor_writer_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return NHI_ERR_SYSTEM;
+	}
+	*ret = w;
+	return 0;
+}
+
+static void anchor_writer_post(struct anchor_writer *w, const struct nhi_audit_anchor *head)
+{
+	pthread_mutex_lock(&w->lock);
+	w->next = *head;
+	w->have_next = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Writes what was posted last, then ends the thread. */
+static void anchor_writer_stop(struct anchor_writer *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
 /* After the transaction: on commit, move the anchor and log; else forget. */
 static void audit_txn_end(void *arg, bool committed)
 {
@@ -195,7 +285,12 @@ static void audit_txn_end(void *arg, bool committed)
 	 * request rolled back to its savepoint are not part of it. */
 	if (committed && a->have_pending &&
 	    nhi_store_audit_head(a->store, &a->pending.seq, a->pending.hash) == 0) {
-		r = nhi_audit_anchor_write(a->anchor_path, &a->pending);
+		if (a->writer != NULL) {
+			anchor_writer_post(a->writer, &a->pending);
+			r = 0;
+		} else {
+			r = nhi_audit_anchor_write(a->anchor_path, &a->pending);
+		}
 		if (r < 0)
 			nhi_log_error("audit: cannot write head anchor %s: %s", a->anchor_path,
 			              nhi_strerror(r));
@@ -259,6 +354,8 @@ int nhi_audit_open(struct nhi_store *s, const char *anchor_path, unsigned flags,
 	a->anchor_path =
 	        anchor_path ? strdup(anchor_path) : nhi_audit_anchor_path(nhi_store_path(s));
 	r = a->anchor_path ? audit_check_anchor(a) : NHI_ERR_ALLOC;
+	if (r == 0 && (flags & NHI_AUDIT_ANCHOR_ASYNC))
+		r = anchor_writer_start(a->anchor_path, &a->writer);
 	if (r < 0) {
 		free(a->anchor_path);
 		free(a);
@@ -274,6 +371,7 @@ void nhi_audit_close(struct nhi_audit *a)
 	if (!a)
 		return;
 	nhi_store_set_txn_hook(a->store, NULL, NULL);
+	anchor_writer_stop(a->writer);
 	pending_drop(a);
 	free(a->lines);
 	free(a->anchor_path);

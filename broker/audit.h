@@ -89,6 +89,12 @@ int nhi_audit_anchor_write(const char *path, const struct nhi_audit_anchor *anch
 /* A writer of the trail bound to a store. */
 struct nhi_audit;
 #define NHI_AUDIT_NO_SYSLOG 0x1 /* tests: do not log each record */
+/* The daemon: the head anchor is written by a thread of its own after each
+ * commit, so its two fsyncs stay off the path of the next answer. The
+ * anchor may then trail the committed head by the writes in flight, as it
+ * already may after a crash between commit and anchor: it only ever names
+ * a committed record. Close writes the last head before returning. */
+#define NHI_AUDIT_ANCHOR_ASYNC 0x2
 /* anchor_path NULL: audit.head next to the store's database. Refuses with
  * NHI_ERR_AUDIT_BROKEN when the database no longer holds the anchored
  * record (a truncated or rewritten tail), so nothing is appended onto it.

@@ -100,7 +100,8 @@ int nhi_broker_open(const struct nhi_broker_options *o, struct nhi_broker **ret_
 		snprintf(err, errlen, "%s: %s", db, nhi_strerror(r));
 		goto out;
 	}
-	if ((r = nhi_audit_open(b->store, NULL, o->no_syslog ? NHI_AUDIT_NO_SYSLOG : 0,
+	if ((r = nhi_audit_open(b->store, NULL,
+				NHI_AUDIT_ANCHOR_ASYNC | (o->no_syslog ? NHI_AUDIT_NO_SYSLOG : 0),
 				&b->audit)) < 0) {
 		snprintf(err, errlen, "%s: audit trail: %s", db, nhi_strerror(r));
 		goto out;

@@ -28,6 +28,7 @@ struct nhi_broker {
 	bool reload_requested;    /* set by a reload request or SIGHUP */
 	bool krl_dirty;           /* a revocation: rewrite the KRL once committed */
 	bool nss_dirty;           /* an account change: rewrite the NSS cache once committed */
+	int64_t nss_expiry;       /* a retired account in the NSS cache stops resolving then */
 	bool stop_requested;      /* SIGTERM: drain and exit */
 	uint64_t started;
 };

@@ -48,6 +48,11 @@ static const struct nhi_handler handlers[] = {
 	{ NHI_MSG_GRANT_DECIDE, NHI_ACCESS_ADMIN, nhi_handle_grant_decide },
 	/* nhictl discover: one account per request. */
 	{ NHI_MSG_DISCOVER, NHI_ACCESS_ADMIN, nhi_handle_discover },
+	{ NHI_MSG_GROUP_ADD, NHI_ACCESS_ADMIN, nhi_handle_group_add },
+	{ NHI_MSG_GROUP_LIST, NHI_ACCESS_ADMIN, nhi_handle_group_list },
+	{ NHI_MSG_GROUP_SHOW, NHI_ACCESS_ADMIN, nhi_handle_group_show },
+	{ NHI_MSG_GROUP_MEMBER_ADD, NHI_ACCESS_ADMIN, nhi_handle_group_member_add },
+	{ NHI_MSG_GROUP_MEMBER_REMOVE, NHI_ACCESS_ADMIN, nhi_handle_group_member_remove },
 };
 
 const struct nhi_handler *nhi_dispatch_find(uint8_t type)

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "names.h"
 #include "sshkey.h"
+#include "store_revoked_key.h"
 
 #define CERT_PAGE_MAX    1000u
 #define REPLY_BUDGET     (192u * 1024u) /* stay well inside one frame */
@@ -209,7 +210,7 @@ static int collect(struct nhi_call *c, const char *identity, const char *fingerp
 }
 
 static int audit_revoke(struct nhi_call *c, const char *by, const char *subject,
-                        const struct serials *s, const char *reason)
+                        const struct serials *s, const char *reason, bool key_added)
 {
 	struct nhi_audit_detail *d = NULL;
 	struct nhi_audit_event ev = {.type = NHI_AUDIT_REVOKE};
@@ -224,7 +225,8 @@ static int audit_revoke(struct nhi_call *c, const char *by, const char *subject,
 	if ((r = nhi_audit_detail_new(&d)) < 0 || (r = nhi_audit_detail_str(d, "by", by)) < 0 ||
 	    (r = nhi_audit_detail_int(d, "count", (int64_t)s->n)) < 0 ||
 	    (r = nhi_audit_detail_str(d, "serials", list)) < 0 ||
-	    (r = nhi_audit_detail_str(d, "reason", reason)) < 0)
+	    (r = nhi_audit_detail_str(d, "reason", reason)) < 0 ||
+	    (key_added && (r = nhi_audit_detail_bool(d, "key_revoked", true)) < 0))
 		goto out;
 	ev.actor = c->peer->name;
 	ev.subject = subject;
@@ -246,6 +248,7 @@ int nhi_handle_revoke(struct nhi_call *c)
 	char subject[64], buf[80];
 	int64_t now = (int64_t)nhi_broker_now();
 	struct nhi_kv *rec;
+	bool key_added = false;
 	int r, given;
 
 	nhi_identity_init(&id);
@@ -313,6 +316,14 @@ int nhi_handle_revoke(struct nhi_call *c)
 		}
 		if ((r = collect(c, NULL, fp, &s)) < 0)
 			goto out;
+		/* The key itself goes into the KRL: a certificate issued
+		 * elsewhere, or the bare key in an authorized_keys file, is
+		 * refused too. */
+		if ((r = nhi_store_revoked_key_add(c->b->store, fp, now, reason, c->peer->name,
+		                                   &key_added)) < 0) {
+			r = nhi_call_error(c, r, "cannot revoke key %s: %s", fp, nhi_strerror(r));
+			goto out;
+		}
 		snprintf(subject, sizeof(subject), "%s", fp);
 	}
 	for (size_t i = 0; i < s.n; i++) {
@@ -322,19 +333,25 @@ int nhi_handle_revoke(struct nhi_call *c)
 			goto out;
 		}
 	}
-	if (s.n > 0) {
-		if ((r = audit_revoke(c, by, subject, &s, reason)) < 0)
+	if (s.n > 0 || key_added) {
+		if ((r = audit_revoke(c, by, subject, &s, reason, key_added)) < 0)
 			goto out;
 		/* The KRL is rewritten after the batch commits, never from
 		 * uncommitted state: the server checks krl_dirty then. */
 		c->b->krl_dirty = true;
 	}
-	if ((r = nhi_call_add_record(c, &rec)) < 0 || (r = nhi_kv_add_u64(rec, "revoked", s.n)) < 0)
+	if ((r = nhi_call_add_record(c, &rec)) < 0 || (r = nhi_kv_add_u64(rec, "revoked", s.n)) < 0 ||
+	    (fp != NULL &&
+	     (r = nhi_kv_add_str(rec, "key_revoked", key_added ? "yes" : "already")) < 0))
 		goto out;
 	for (size_t i = 0; i < s.n; i++)
 		if ((r = nhi_kv_add_u64(rec, "serial", s.v[i])) < 0)
 			goto out;
-	r = nhi_call_message(c, "%zu certificate(s) revoked", s.n);
+	if (fp != NULL)
+		r = nhi_call_message(c, "%zu certificate(s) revoked; key %s %s", s.n, fp,
+		                     key_added ? "revoked" : "was already revoked");
+	else
+		r = nhi_call_message(c, "%zu certificate(s) revoked", s.n);
 out:
 	free(s.v);
 	nhi_identity_clear(&id);

@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "err.h"
 #include "handlers.h"
 #include "identity_fields.h"
 #include "log.h"
 #include "names.h"
+#include "nss_export.h"
 
 #define IMPORT_RECORDS_MAX 200000u      /* as nhictl's cap on lines */
 #define IMPORT_BYTES_MAX   (256u << 20) /* staged record bytes per import */
@@ -399,8 +401,8 @@ static int apply_one(struct nhi_call *c, const struct staged *st, enum outcome *
 			r = NHI_ERR_ALLOC;
 			goto out;
 		}
-		if ((r = nhi_identity_assign_account(&sub, &want)) < 0)
-			goto out;
+		/* Its uid and gid, when it needs them, come after the last
+		 * record (assign_accounts). */
 		if ((r = nhi_store_identity_add(c->b->store, &want, NULL)) < 0) {
 			r = nhi_call_error(&sub, r, "cannot add identity '%s': %s", name,
 			                   nhi_strerror(r));
@@ -441,6 +443,28 @@ out:
 	nhi_identity_clear(&cur);
 	nhi_identity_clear(&want);
 	return r;
+}
+
+/* Unix accounts for every created identity that needs one, in one pass
+ * over the ids in use: allocating record by record rescanned them all for
+ * each record, which made a large import quadratic. */
+static int assign_accounts(struct nhi_call *c)
+{
+	struct nhi_account_params p;
+	size_t n = 0;
+	int r;
+
+	nhi_nss_account_params(c->b, &p);
+	r = nhi_accounts_assign_all(c->b->store, &p, &n);
+	if (r == NHI_ERR_ID_RANGE_EXHAUSTED)
+		return nhi_call_error(c, r,
+		                      "no free uid left in %u-%u for the imported identities: "
+		                      "widen [nss] uid_min/uid_max",
+		                      p.uid_min, p.uid_max);
+	if (r < 0)
+		return nhi_call_error(c, r, "cannot allocate uids: %s", nhi_strerror(r));
+	c->b->nss_dirty = true;
+	return 0;
 }
 
 static int audit_import(struct nhi_call *c, const size_t counts[3], size_t records)
@@ -488,6 +512,8 @@ int nhi_handle_import_commit(struct nhi_call *c)
 			goto out;
 		counts[o]++;
 	}
+	if (counts[CREATED] > 0 && (r = assign_accounts(c)) < 0)
+		goto out;
 	if ((r = audit_import(c, counts, im->n)) < 0 || (r = nhi_call_add_record(c, &rec)) < 0 ||
 	    (r = nhi_kv_add_u64(rec, "records", im->n)) < 0 ||
 	    (r = nhi_kv_add_u64(rec, "created", counts[CREATED])) < 0 ||

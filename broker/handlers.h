@@ -65,5 +65,11 @@ int nhi_device_keys_answer(struct nhi_call *c, const char *account, const struct
                            const char *fingerprint);
 /* handle_discover.c: nhictl discover, one account per request */
 int nhi_handle_discover(struct nhi_call *c);
+/* handle_group.c: unix groups of broker-managed accounts */
+int nhi_handle_group_add(struct nhi_call *c);
+int nhi_handle_group_list(struct nhi_call *c);
+int nhi_handle_group_show(struct nhi_call *c);
+int nhi_handle_group_member_add(struct nhi_call *c);
+int nhi_handle_group_member_remove(struct nhi_call *c);
 
 #endif

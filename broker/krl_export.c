@@ -12,6 +12,7 @@
 #include "log.h"
 #include "b64.h"
 #include "buf.h"
+#include "store_revoked_key.h"
 #include "store_static_key.h"
 
 /* A revoked certificate is listed by serial under the CA that signed it.
@@ -42,19 +43,43 @@ out:
 	return r;
 }
 
-/* A retired static key (unless enrolled as a device key) is listed by the SHA-256 hash of its blob,
- * which its fingerprint carries: the store keeps the fingerprint, not the key. */
+/* Lists a key by the SHA-256 hash of its blob, which its fingerprint
+ * carries: the store keeps fingerprints, not keys. A malformed fingerprint
+ * is logged and skipped, so one bad row cannot keep the rest out. */
+static int revoke_fingerprint(struct nhi_krl *krl, const char *what, const char *fingerprint)
+{
+	struct nhi_buf *hash = NULL;
+	char padded[64];
+	int r;
+
+	if (strncmp(fingerprint, "SHA256:", 7) != 0 || strlen(fingerprint) != 7 + 43) {
+		nhi_log_warning("KRL: %s %s: not a SHA256 fingerprint", what, fingerprint);
+		return 0;
+	}
+	snprintf(padded, sizeof(padded), "%s=", fingerprint + 7);
+	if ((hash = nhi_buf_new()) == NULL)
+		return NHI_ERR_ALLOC;
+	if (nhi_b64_decode(padded, strlen(padded), hash) < 0 ||
+	    nhi_buf_len(hash) != NHI_SHA256_BYTES) {
+		nhi_log_warning("KRL: %s %s: bad fingerprint", what, fingerprint);
+		r = 0;
+	} else {
+		r = nhi_krl_revoke_sha256(krl, nhi_buf_ptr(hash));
+	}
+	nhi_buf_free(hash);
+	return r;
+}
+
+/* A retired static key is listed unless it is enrolled as a device key. */
 static int add_retired_static_keys(struct nhi_broker *b, struct nhi_krl *krl)
 {
 	struct nhi_static_key *keys = NULL;
-	struct nhi_buf *hash = NULL;
-	char padded[64];
 	size_t n = 0;
 	int r;
 
 	if ((r = nhi_store_static_key_list(b->store, NULL, NULL, &keys, &n)) < 0)
 		return r;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && r == 0; i++) {
 		struct nhi_device_key dk = {0};
 		bool device_key;
 
@@ -65,32 +90,26 @@ static int add_retired_static_keys(struct nhi_broker *b, struct nhi_krl *krl)
 		device_key = nhi_store_device_key_get(b->store, keys[i].fingerprint, &dk) == 0 &&
 		             !dk.revoked;
 		nhi_device_key_clear(&dk);
-		if (device_key)
-			continue;
-		if (strncmp(keys[i].fingerprint, "SHA256:", 7) != 0 ||
-		    strlen(keys[i].fingerprint) != 7 + 43) {
-			nhi_log_warning("KRL: static key %s: not a SHA256 fingerprint",
-			                keys[i].fingerprint);
-			continue;
-		}
-		snprintf(padded, sizeof(padded), "%s=", keys[i].fingerprint + 7);
-		nhi_buf_free(hash);
-		if ((hash = nhi_buf_new()) == NULL) {
-			r = NHI_ERR_ALLOC;
-			goto out;
-		}
-		if ((r = nhi_b64_decode(padded, strlen(padded), hash)) < 0 ||
-		    nhi_buf_len(hash) != NHI_SHA256_BYTES) {
-			nhi_log_warning("KRL: static key %s: bad fingerprint", keys[i].fingerprint);
-			continue;
-		}
-		if ((r = nhi_krl_revoke_sha256(krl, nhi_buf_ptr(hash))) < 0)
-			goto out;
+		if (!device_key)
+			r = revoke_fingerprint(krl, "static key", keys[i].fingerprint);
 	}
-	r = 0;
-out:
-	nhi_buf_free(hash);
 	nhi_static_key_list_free(keys, n);
+	return r;
+}
+
+/* A key an administrator revoked is listed whatever else it is: the
+ * revocation was about this key. */
+static int add_revoked_keys(struct nhi_broker *b, struct nhi_krl *krl)
+{
+	char **fps = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = nhi_store_revoked_key_list(b->store, &fps, &n)) < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = revoke_fingerprint(krl, "revoked key", fps[i]);
+	nhi_strv_free(fps, n);
 	return r;
 }
 
@@ -110,7 +129,7 @@ int nhi_krl_export(struct nhi_broker *b)
 	nhi_krl_set_generated(krl, now);
 	if ((r = nhi_krl_set_comment(krl, "nhi revoked certificates")) < 0 ||
 	    (r = add_revoked_certs(b, krl)) < 0 || (r = add_retired_static_keys(b, krl)) < 0 ||
-	    (r = nhi_krl_write_file(krl, path)) < 0)
+	    (r = add_revoked_keys(b, krl)) < 0 || (r = nhi_krl_write_file(krl, path)) < 0)
 		goto out;
 	r = 0;
 out:

@@ -33,6 +33,7 @@ static void usage(FILE *f)
 	        "  breakglass init --account NAME sealed one-time codes (root, no broker needed)\n"
 	        "  grant list|approve|deny|revoke just-in-time elevation grants\n"
 	        "  discover [--account NAME] [--enforce]   static keys of every account, in bulk\n"
+	        "  group add|list|show|member-add|member-remove   unix groups served by nss_nhi\n"
 	        "\n"
 	        "Options:\n"
 	        "  -c, --config FILE   configuration (default " NHI_CONFIG_PATH_DEFAULT ")\n"
@@ -148,6 +149,7 @@ static const struct {
         {"breakglass", nhictl_cmd_breakglass},
         {"grant", nhictl_cmd_grant},
         {"discover", nhictl_cmd_discover},
+        {"group", nhictl_cmd_group},
 };
 
 int nhictl_load_config(const struct nhictl *ctl, struct nhi_config **ret_cfg)

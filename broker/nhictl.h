@@ -107,5 +107,7 @@ int nhictl_keys_except(struct nhictl *ctl, int argc, char **argv);
 int nhictl_cmd_grant(struct nhictl *ctl, int argc, char **argv);
 /* nhictl_discover.c: discover [--account NAME] [--enforce] */
 int nhictl_cmd_discover(struct nhictl *ctl, int argc, char **argv);
+/* nhictl_group.c: group add|list|show|member-add|member-remove */
+int nhictl_cmd_group(struct nhictl *ctl, int argc, char **argv);
 
 #endif

@@ -151,12 +151,13 @@ static void usage_revoke(FILE *f)
 	fprintf(f, "usage: nhictl revoke --serial N | --identity NAME | --key FINGERPRINT\n"
 	           "                     [--reason TEXT] [--json]\n"
 	           "\n"
-	           "Revokes certificates and rewrites the KRL sshd reads (RevokedKeys).\n"
+	           "Revokes certificates or keys and rewrites the KRL sshd reads (RevokedKeys).\n"
 	           "\n"
 	           "  --serial N         one certificate\n"
 	           "  --identity NAME    every unrevoked certificate of an identity\n"
-	           "  --key FINGERPRINT  every unrevoked certificate of a subject key\n"
-	           "                     (SHA256:..., as ssh-keygen -lf prints it)\n"
+	           "  --key FINGERPRINT  the key itself (listed in the KRL, so sshd refuses it\n"
+	           "                     bare or certified) and every unrevoked certificate\n"
+	           "                     of it (SHA256:..., as ssh-keygen -lf prints it)\n"
 	           "  --reason TEXT      recorded with the revocation and in the audit trail\n"
 	           "  -j, --json         JSON output\n"
 	           "  -h, --help         this help\n");
@@ -176,6 +177,7 @@ int nhictl_cmd_revoke(struct nhictl *ctl, int argc, char **argv)
 	static const struct nhictl_field fields[] = {
 	        {"revoked", "revoked", NHICTL_INT, true},
 	        {"serial", "serials", NHICTL_LIST, true},
+	        {"key_revoked", "key_revoked", NHICTL_STR, false},
 	};
 	struct nhi_msg_reply reply = {0};
 	struct nhi_kv args;
@@ -220,7 +222,7 @@ int nhictl_cmd_revoke(struct nhictl *ctl, int argc, char **argv)
 		rc = nhictl_call(ctl, NHI_MSG_REVOKE, &args, &reply);
 	if (rc == NHICTL_EXIT_OK) {
 		if (ctl->json && reply.n_records > 0) {
-			nhictl_print_item(ctl, fields, 2, &reply.records[0]);
+			nhictl_print_item(ctl, fields, 3, &reply.records[0]);
 		} else if (!ctl->json) {
 			char buf[256];
 			printf("%s\n", nhictl_clean(reply.message != NULL ? reply.message : "done",

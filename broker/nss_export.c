@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "broker.h"
 #include "err.h"
@@ -31,34 +32,44 @@ static void export_clear(struct export *e)
 	nhi_strv_free(e->strings, e->n_strings);
 }
 
-static bool user_exported(const struct export *e, const char *name)
+static int cmp_str_ptr(const void *a, const void *b)
 {
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The exported users' names, sorted, so that member lists are filtered in
+ * O(log n) per member: at 100 000 accounts a linear scan per member and
+ * per group made the rewrite quadratic. */
+static int user_names_sorted(const struct export *e, const char ***ret)
+{
+	const char **v = calloc(e->n_users + 1, sizeof(*v));
+
+	if (v == NULL)
+		return NHI_ERR_ALLOC;
 	for (size_t i = 0; i < e->n_users; i++)
-		if (strcmp(e->users[i].name, name) == 0)
-			return true;
-	return false;
+		v[i] = e->users[i].name;
+	if (e->n_users > 1)
+		qsort(v, e->n_users, sizeof(*v), cmp_str_ptr);
+	*ret = v;
+	return 0;
 }
 
-static bool group_name_taken(const struct export *e, const char *name)
+static bool names_have(const char *const *v, size_t n, const char *name)
 {
-	for (size_t i = 0; i < e->n_groups; i++)
-		if (strcmp(e->groups[i].name, name) == 0)
-			return true;
-	return false;
-}
-
-static bool gid_taken(const struct export *e, uint32_t gid)
-{
-	for (size_t i = 0; i < e->n_groups; i++)
-		if (e->groups[i].gid == gid)
-			return true;
-	return false;
+	return n > 0 && bsearch(&name, v, n, sizeof(*v), cmp_str_ptr) != NULL;
 }
 
 /* The store's groups with a gid, members limited to exported users. */
 static int add_store_groups(struct export *e, const struct nhi_local_accounts *l,
                             const struct nhi_store_group *g, size_t n)
 {
+	const char **users = NULL;
+	int r;
+
+	/* The store keeps group names and gids unique: only clashes with the
+	 * local files are left to check. */
+	if ((r = user_names_sorted(e, &users)) < 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		struct nhi_nss_group *out;
 		const char **members;
@@ -67,18 +78,19 @@ static int add_store_groups(struct export *e, const struct nhi_local_accounts *l
 		if (g[i].gid < 0 || g[i].gid > UINT32_MAX)
 			continue;
 		if (nhi_local_has_group(l, g[i].name) ||
-		    nhi_id_set_has(&l->gids, (uint32_t)g[i].gid) ||
-		    gid_taken(e, (uint32_t)g[i].gid)) {
+		    nhi_id_set_has(&l->gids, (uint32_t)g[i].gid)) {
 			nhi_log_warning(
 			        "group '%s' (gid %lld) clashes with a local group: left out of "
 			        "the NSS cache",
 			        g[i].name, (long long)g[i].gid);
 			continue;
 		}
-		if ((members = calloc(g[i].n_members + 1, sizeof(*members))) == NULL)
-			return NHI_ERR_ALLOC;
+		if ((members = calloc(g[i].n_members + 1, sizeof(*members))) == NULL) {
+			r = NHI_ERR_ALLOC;
+			goto out;
+		}
 		for (size_t j = 0; j < g[i].n_members; j++)
-			if (user_exported(e, g[i].members[j]))
+			if (names_have(users, e->n_users, g[i].members[j]))
 				members[k++] = g[i].members[j];
 		out = &e->groups[e->n_groups++];
 		out->name = g[i].name;
@@ -86,11 +98,87 @@ static int add_store_groups(struct export *e, const struct nhi_local_accounts *l
 		out->members = members;
 		out->n_members = k;
 	}
-	return 0;
+out:
+	free(users);
+	return r;
 }
 
+/* Users by gid, then by position: the first user of each gid owns its
+ * private group. */
+static int cmp_user_gid(const void *a, const void *b, void *users)
+{
+	const struct nhi_nss_user *u = users;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	uint32_t gx = u[x].gid, gy = u[y].gid;
+
+	return gx != gy ? (gx > gy) - (gx < gy) : (x > y) - (x < y);
+}
+
+/* Each user's private primary group, unless a store or local group already
+ * owns that gid or name, or an earlier user's private group has the gid. */
+static int add_private_groups(struct export *e, const struct nhi_local_accounts *l)
+{
+	struct nhi_id_set gids = {0};
+	const char **names = calloc(e->n_groups + 1, sizeof(*names));
+	size_t *order = calloc(e->n_users + 1, sizeof(*order));
+	bool *later = calloc(e->n_users + 1, sizeof(*later));
+	size_t n_store = e->n_groups;
+	int r = 0;
+
+	if (names == NULL || order == NULL || later == NULL) {
+		r = NHI_ERR_ALLOC;
+		goto out;
+	}
+	for (size_t i = 0; i < n_store && r == 0; i++) {
+		names[i] = e->groups[i].name;
+		r = nhi_id_set_add(&gids, e->groups[i].gid);
+	}
+	if (r < 0)
+		goto out;
+	nhi_id_set_sort(&gids);
+	if (n_store > 1)
+		qsort(names, n_store, sizeof(*names), cmp_str_ptr);
+	for (size_t i = 0; i < e->n_users; i++)
+		order[i] = i;
+	if (e->n_users > 1)
+		qsort_r(order, e->n_users, sizeof(*order), cmp_user_gid, e->users);
+	for (size_t i = 1; i < e->n_users; i++)
+		if (e->users[order[i]].gid == e->users[order[i - 1]].gid)
+			later[order[i]] = true;
+	for (size_t i = 0; i < e->n_users; i++) {
+		const struct nhi_nss_user *u = &e->users[i];
+		struct nhi_nss_group *g;
+
+		if (later[i] || nhi_id_set_has(&gids, u->gid) ||
+		    names_have(names, n_store, u->name) || nhi_local_has_group(l, u->name) ||
+		    nhi_id_set_has(&l->gids, u->gid))
+			continue;
+		g = &e->groups[e->n_groups];
+		if ((g->members = calloc(1, sizeof(char *))) == NULL) {
+			r = NHI_ERR_ALLOC;
+			goto out;
+		}
+		e->n_groups++;
+		g->name = u->name;
+		g->gid = u->gid;
+		g->n_members = 0;
+	}
+out:
+	free(names);
+	free(order);
+	free(later);
+	nhi_id_set_clear(&gids);
+	return r;
+}
+
+/* What a rewrite wrote, for the log and the quarantine check. */
+struct export_result {
+	size_t n_users, n_groups;
+	int64_t next_expiry; /* when the next retired account stops resolving; 0: none */
+};
+
 static int build(struct nhi_store *s, const struct nhi_config *cfg,
-                 const struct nhi_account_params *p, const char *path)
+                 const struct nhi_account_params *p, const char *path, struct export_result *ret)
 {
 	struct export e = {0};
 	struct nhi_local_accounts l = {0};
@@ -121,6 +209,11 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 		if (!nhi_account_kind_is_unix(id->kind) ||
 		    !nhi_account_resolves(id, p->quarantine, p->now) || id->uid > UINT32_MAX)
 			continue;
+		if (id->status == NHI_STATUS_RETIRED) {
+			int64_t end = id->updated + (int64_t)p->quarantine;
+			if (ret->next_expiry == 0 || end < ret->next_expiry)
+				ret->next_expiry = end;
+		}
 		uid = (uint32_t)id->uid;
 		gid = id->gid >= 0 && id->gid <= UINT32_MAX ? (uint32_t)id->gid : uid;
 		if (nhi_local_has_user(&l, id->name) || nhi_id_set_has(&l.uids, uid)) {
@@ -149,25 +242,8 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 	}
 	if ((r = add_store_groups(&e, &l, groups, n_groups)) < 0)
 		goto out;
-	/* Each user's private primary group, unless a store or local group
-	 * already owns that gid or name. */
-	for (i = 0; i < e.n_users; i++) {
-		const struct nhi_nss_user *u = &e.users[i];
-		struct nhi_nss_group *g;
-
-		if (gid_taken(&e, u->gid) || group_name_taken(&e, u->name) ||
-		    nhi_local_has_group(&l, u->name) || nhi_id_set_has(&l.gids, u->gid))
-			continue;
-		g = &e.groups[e.n_groups];
-		if ((g->members = calloc(1, sizeof(char *))) == NULL) {
-			r = NHI_ERR_ALLOC;
-			goto out;
-		}
-		e.n_groups++;
-		g->name = u->name;
-		g->gid = u->gid;
-		g->n_members = 0;
-	}
+	if ((r = add_private_groups(&e, &l)) < 0)
+		goto out;
 	/* The generation grows with every rewrite, even across restarts. */
 	gettimeofday(&tv, NULL);
 	generation = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
@@ -177,6 +253,8 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 		nhi_nsscache_close(old);
 	}
 	r = nhi_nsscache_write(path, generation, e.users, e.n_users, e.groups, e.n_groups);
+	ret->n_users = e.n_users;
+	ret->n_groups = e.n_groups;
 out:
 	export_clear(&e);
 	nhi_local_accounts_clear(&l);
@@ -188,7 +266,9 @@ out:
 int nhi_nss_export_to(struct nhi_store *s, const struct nhi_config *cfg,
                       const struct nhi_account_params *p, const char *path)
 {
-	return build(s, cfg, p, path);
+	struct export_result res = {0};
+
+	return build(s, cfg, p, path, &res);
 }
 
 void nhi_nss_account_params(const struct nhi_broker *b, struct nhi_account_params *ret)
@@ -201,17 +281,55 @@ void nhi_nss_account_params(const struct nhi_broker *b, struct nhi_account_param
 	ret->now = (int64_t)nhi_broker_now();
 }
 
-int nhi_nss_export(struct nhi_broker *b)
+static uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Rewrites the cache as of now (unix seconds). */
+static int export_at(struct nhi_broker *b, uint64_t now)
 {
 	struct nhi_account_params p;
+	struct export_result res = {0};
 	char *path = nhi_broker_path(b, NHI_NSS_CACHE_NAME);
+	uint64_t t0 = monotonic_us();
 	int r;
 
 	if (path == NULL)
 		return NHI_ERR_ALLOC;
 	nhi_nss_account_params(b, &p);
-	r = build(b->store, b->cfg, &p, path);
+	p.now = (int64_t)now;
+	if ((r = build(b->store, b->cfg, &p, path, &res)) == 0) {
+		b->nss_expiry = res.next_expiry;
+		/* The rewrite's cost, which grows with the accounts: an admin
+		 * (and bench/nss.sh) reads it here. */
+		nhi_log_info("NSS cache rewritten: %zu users, %zu groups in %.1f ms", res.n_users,
+		             res.n_groups, (double)(monotonic_us() - t0) / 1000.0);
+	}
 	free(path);
+	return r;
+}
+
+int nhi_nss_export(struct nhi_broker *b)
+{
+	return export_at(b, nhi_broker_now());
+}
+
+int nhi_nss_expire(struct nhi_broker *b, uint64_t now)
+{
+	int r;
+
+	if (b->nss_expiry <= 0 || (int64_t)now < b->nss_expiry)
+		return 0;
+	nhi_log_info("a retired account's quarantine ended: rewriting the NSS cache");
+	if ((r = export_at(b, now)) < 0) {
+		/* Retried in a minute, not at every wake-up in between. */
+		b->nss_expiry = (int64_t)now + 60;
+		nhi_log_error("cannot rewrite the NSS cache: %s", nhi_strerror(r));
+	}
 	return r;
 }
 

@@ -27,7 +27,13 @@ void nhi_nss_account_params(const struct nhi_broker *b, struct nhi_account_param
 /* Gives every identity that needs one its ids (in a transaction of its
  * own), then writes <state_dir>/nss.cache. */
 int nhi_nss_start(struct nhi_broker *b);
-/* Writes <state_dir>/nss.cache from committed state. */
+/* Writes <state_dir>/nss.cache from committed state, and notes when the
+ * next retired account in it reaches the end of its quarantine. */
 int nhi_nss_export(struct nhi_broker *b);
+/* Rewrites the cache when a retired account it holds has reached the end
+ * of its quarantine by now (unix seconds), so that the account stops
+ * resolving without waiting for another change. Called when the broker
+ * wakes; does nothing otherwise. A failed rewrite is retried a minute later. */
+int nhi_nss_expire(struct nhi_broker *b, uint64_t now);
 
 #endif

@@ -44,6 +44,7 @@ struct server {
 	struct client *clients[NHI_CLIENTS_MAX];
 	size_t n_clients;
 	struct client *batch, **batch_tail;
+	unsigned long long n_requests, n_batches; /* reported at stop */
 };
 
 static long long now_ms(void)
@@ -108,6 +109,8 @@ static int watch(struct server *srv, int op, int fd, uint32_t events, void *ptr)
 	return epoll_ctl(srv->epfd, op, fd, &ev) < 0 ? NHI_ERR_SYSTEM : 0;
 }
 
+static void client_read(struct server *srv, struct client *c);
+
 static void accept_clients(struct server *srv)
 {
 	struct client *c;
@@ -133,6 +136,9 @@ static void accept_clients(struct server *srv)
 		c->fd = fd;
 		c->deadline = now_ms() + NHI_CLIENT_TIMEOUT_MS;
 		srv->clients[srv->n_clients++] = c;
+		/* A client writes its request right after connecting: take it
+		 * now, into this batch, rather than after one more epoll_wait. */
+		client_read(srv, c);
 	}
 }
 
@@ -299,7 +305,9 @@ static void run_batch(struct server *srv)
 	srv->batch = NULL;
 	srv->batch_tail = &srv->batch;
 	r = nhi_store_begin(b->store);
+	srv->n_batches++;
 	for (c = batch; c != NULL; c = c->next) {
+		srv->n_requests++;
 		memset(&call, 0, sizeof(call));
 		if (r < 0)
 			nhi_call_error(&call, r, "store unavailable: %s", nhi_strerror(r));
@@ -483,11 +491,13 @@ int nhi_server_run(struct nhi_broker *b, int listen_fd)
 			run_batch(srv);
 		if (nhi_ca_set_prune(b, nhi_broker_now()) < 0)
 			nhi_log_error("cannot drop an expired user CA key from the store");
+		nhi_nss_expire(b, nhi_broker_now());
 		if (b->reload_requested)
 			reload(srv);
 	}
 	sd_notify(0, "STOPPING=1");
-	nhi_log_notice("stopping");
+	nhi_log_notice("stopping after %llu requests in %llu transactions", srv->n_requests,
+	               srv->n_batches);
 	drain(srv);
 	r = 0;
 out:

@@ -506,18 +506,34 @@ bool nhi_store_in_transaction(const struct nhi_store *s)
 	return s->in_txn;
 }
 
+/* The per-request savepoint statements are prepared once: the server runs
+ * them around every request. */
+static const char sql_savepoint[] = "SAVEPOINT request";
+static const char sql_release[] = "RELEASE request";
+
+static int store_exec_cached(struct nhi_store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int r = store_prepare(s, sql, &st);
+
+	if (r == 0)
+		r = store_step_done(s, st);
+	store_release(st);
+	return r;
+}
+
 int nhi_store_savepoint(struct nhi_store *s)
 {
 	int r = store_require_txn(s);
 
-	return r < 0 ? r : store_exec(s, "SAVEPOINT request");
+	return r < 0 ? r : store_exec_cached(s, sql_savepoint);
 }
 
 int nhi_store_savepoint_release(struct nhi_store *s)
 {
 	int r = store_require_txn(s);
 
-	return r < 0 ? r : store_exec(s, "RELEASE request");
+	return r < 0 ? r : store_exec_cached(s, sql_release);
 }
 
 int nhi_store_savepoint_rollback(struct nhi_store *s)

@@ -74,7 +74,7 @@ static int read_name(sqlite3_stmt *st, void *ret_elem)
 	return store_col_str(st, 0, ret_elem);
 }
 
-static int group_members(struct nhi_store *s, int64_t group_id, struct nhi_store_group *g)
+int nhi_store_group_members(struct nhi_store *s, int64_t group_id, struct nhi_store_group *g)
 {
 	sqlite3_stmt *st = NULL;
 	void *rows = NULL;
@@ -126,7 +126,7 @@ int nhi_store_group_list_all(struct nhi_store *s, struct nhi_store_group **ret_l
 		if (list != NULL) {
 			list[i] = rows[i].g;
 			if (r == 0)
-				r = group_members(s, rows[i].id, &list[i]);
+				r = nhi_store_group_members(s, rows[i].id, &list[i]);
 		} else {
 			free(rows[i].g.name);
 		}

@@ -25,6 +25,10 @@ struct nhi_store_group {
 };
 void nhi_store_group_list_free(struct nhi_store_group *list, size_t n);
 
+/* Sets g->members and g->n_members for the group with row id group_id
+ * (g->name must be set: roles of that name count as membership). */
+int nhi_store_group_members(struct nhi_store *s, int64_t group_id, struct nhi_store_group *g);
+
 /* Every group ordered by name, with its members: the identities in
  * memberships plus those holding a role of the group's name. */
 int nhi_store_group_list_all(struct nhi_store *s, struct nhi_store_group **ret_list, size_t *ret_n);

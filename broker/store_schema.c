@@ -125,10 +125,21 @@ static const char migration_3[] =
         "  CHECK (state IN ('pending','active','denied','revoked'));"
         "ALTER TABLE grants ADD COLUMN ttl INTEGER NOT NULL DEFAULT 0;";
 
+/* v4: keys revoked by an administrator (nhictl revoke --key), whatever
+ * certificates they have: listed in the KRL by the SHA-256 hash their
+ * fingerprint carries. */
+static const char migration_4[] =
+        "CREATE TABLE revoked_keys ("
+        "  fingerprint TEXT PRIMARY KEY CHECK (length(fingerprint) = 50"
+        "    AND substr(fingerprint, 1, 7) = 'SHA256:'),"
+        "  revoked_at INTEGER NOT NULL, reason TEXT NOT NULL, revoked_by TEXT NOT NULL"
+        ");";
+
 const char *const store_migrations[] = {
         migration_1,
         migration_2,
         migration_3,
+        migration_4,
 };
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);
 

@@ -48,6 +48,11 @@ const char *nhi_msg_name(uint8_t type)
 	case NHI_MSG_GRANT_CHECK: return "grant-check";
 	case NHI_MSG_GRANT_LIST: return "grant-list";
 	case NHI_MSG_GRANT_DECIDE: return "grant-decide";
+	case NHI_MSG_GROUP_ADD: return "group-add";
+	case NHI_MSG_GROUP_LIST: return "group-list";
+	case NHI_MSG_GROUP_SHOW: return "group-show";
+	case NHI_MSG_GROUP_MEMBER_ADD: return "group-member-add";
+	case NHI_MSG_GROUP_MEMBER_REMOVE: return "group-member-remove";
 	}
 	return NULL;
 }

@@ -35,6 +35,11 @@ enum nhi_msg_type {
 	NHI_MSG_CA_ROTATE = 22,      /* -> the new CA record */
 	NHI_MSG_RELOAD = 23,         /* re-read the configuration */
 	/* Static keys. KEYS_QUERY: the sshd helper (helper user or admin). */
+	NHI_MSG_GROUP_ADD = 30,      /* name, gid? -> group record (name, gid, member...) */
+	NHI_MSG_GROUP_LIST = 31,     /* -> one group record per group */
+	NHI_MSG_GROUP_SHOW = 32,     /* name -> group record */
+	NHI_MSG_GROUP_MEMBER_ADD = 33,    /* name, identity -> group record */
+	NHI_MSG_GROUP_MEMBER_REMOVE = 34, /* name, identity -> group record */
 	NHI_MSG_KEYS_QUERY = 40,     /* account, uid, fingerprint, type, key -> line per record */
 	NHI_MSG_KEYS_LIST = 41,      /* account? -> one record per static key (admin) */
 	NHI_MSG_KEYS_SHOW = 42,      /* fingerprint -> one record per file holding it (admin) */

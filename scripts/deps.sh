@@ -20,6 +20,8 @@ PACKAGES=(
 	iproute2 ca-certificates procps
 	libjansson-dev
 	strace
+	# Bench only (bench/nss.sh): the peers nss_nhi is measured against.
+	libnss-db libnss-cache
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -3,8 +3,9 @@
 # through the real glibc (getent, id) in a private mount namespace
 # (nss-lib.sh) whose /var/lib/nhi is nhid's state directory. Changes show
 # without restarting anything; suspended and freshly retired identities
-# still resolve; break-glass identities never do; ids survive a restart.
-# Needs root.
+# still resolve; break-glass identities never do; ids survive a restart; a
+# retired account stops resolving when its (short) quarantine ends, with no
+# further change to the broker. Needs root.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-lib.sh"
 . "$top_srcdir/tests/integration/nss-lib.sh"
@@ -13,8 +14,7 @@ require_root
 MODULE=$top_builddir/nss_nhi/.libs/libnss_nhi.so.2
 [ -f "$MODULE" ] || bail_out "libnss_nhi.so.2 not built at $MODULE"
 command -v unshare >/dev/null || bail_out "needs unshare"
-command -v sqlite3 >/dev/null || bail_out "needs sqlite3"
-plan 17
+plan 20
 
 # A range and names no other account on this host uses.
 tag=$(printf '%04x' $((RANDOM % 65536)))
@@ -54,8 +54,7 @@ expect "id NAME shows its uid and private group" 0 \
 	"^uid=$base\($A\) gid=$base\($A\) groups=$base\($A\)\$" in_ns id "$A"
 
 # A store group, joined through a role of the same name.
-sqlite3 "$DB" "INSERT INTO groups (name, gid, created) VALUES ('$G', $((base + 50)), 0)" ||
-	bail_out "cannot add a group to the store"
+ctl group add "$G" --gid $((base + 50)) >/dev/null || bail_out "cannot add group $G"
 expect "an automation identity gets the next uid" 0 "uid: +$((base + 1))\b" \
 	ctl identity add "$B" --kind automation --role "$G"
 expect "id shows a group derived from a role" 0 \
@@ -86,3 +85,22 @@ expect "a retired uid is not handed out again during quarantine" 0 "uid: +$((bas
 	ctl identity add "nhit-bc$tag" --kind service
 expect "local accounts still resolve" 0 "^root:x:0:0:" in_ns getent passwd root
 check "no nhi name leaks into the host's own NSS" not_resolvable "$A"
+
+# A short quarantine: the retired account resolves, then stops resolving
+# when the quarantine ends, with no request to the broker in between (nhid
+# rewrites the cache when it wakes, at least once a minute).
+stop_nhid
+printf 'uid_quarantine = 8s\n' >>"$CONF"
+start_nhid
+Q=nhit-bq$tag
+ctl identity add "$Q" --kind service >/dev/null || fail "add" "nhictl identity add failed"
+ctl identity retire "$Q" >/dev/null || fail "retire" "nhictl identity retire failed"
+expect "a retired identity resolves while its short quarantine runs" 0 "^$Q:x:" \
+	in_ns getent passwd "$Q"
+gone=
+for _ in $(seq 1 90); do
+	in_ns getent passwd "$Q" >/dev/null || { gone=1; break; }
+	sleep 1
+done
+check "it stops resolving when the quarantine ends, without another change" test -n "$gone"
+check "nhid says why it rewrote the cache" grep -q "quarantine ended" "$NHID_LOG"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # End to end: an account that exists only through nss_nhi logs in to a real
 # sshd with a certificate from nhid, and `id` in the session shows the uid
-# and groups nhid gave it. nhid writes its NSS cache into its state dir;
-# sshd and the ssh client run in a private mount namespace where that dir
-# is /var/lib/nhi and nsswitch.conf reads "files nhi" (nss-lib.sh), so the
-# host's own NSS never sees the account. Needs root.
+# and groups nhid gave it. nhid, sshd and the ssh client run in private
+# mount namespaces where nsswitch.conf reads "files nhi" (nss-lib.sh) and
+# /var/lib/nhi is a temp dir: nhid uses it as its state dir, as installed,
+# and writes /var/lib/nhi/nss.cache where nss_nhi reads it. The host's own
+# NSS never sees the account. Needs root.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-lib.sh"
 . "$top_srcdir/tests/integration/nss-lib.sh"
@@ -13,7 +14,6 @@ require_root
 MODULE=$top_builddir/nss_nhi/.libs/libnss_nhi.so.2
 [ -f "$MODULE" ] || bail_out "libnss_nhi.so.2 not built at $MODULE"
 command -v unshare >/dev/null || bail_out "needs unshare"
-command -v sqlite3 >/dev/null || bail_out "needs sqlite3"
 command -v runuser >/dev/null || bail_out "needs runuser"
 plan 6
 
@@ -40,7 +40,24 @@ mkdir -p "$MODDIR" && cp "$MODULE" "$MODDIR/libnss_nhi.so.2"
 nss_namespace_prepare "$MODDIR" || bail_out "cannot prepare the NSS namespace"
 BOT_SHELL=$NHI_TMP/bot-shell
 attested_shell "$BOT_SHELL"
-start_nhid
+
+# nhid in a namespace of its own, with the installed state dir; unshare and
+# the shell exec it, so NHID_PID is nhid's and stop_nhid ends it.
+start_nhid_in_namespace()
+{
+	nss_namespace_run "$STATE" "$MODDIR" "$NHID" -f -c "$CONF" --state-dir /var/lib/nhi \
+		--socket "$SOCK" --nhi "$NHI_REAL" --no-syslog >>"$NHID_LOG" 2>&1 </dev/null &
+	NHID_PID=$!
+	for _ in $(seq 1 100); do
+		"$NHI" -c "$CONF" status >/dev/null 2>&1 && return 0
+		kill -0 "$NHID_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	diag_file "$NHID_LOG"
+	bail_out "nhid did not start in its namespace"
+}
+mkdir -p "$STATE" && chmod 0755 "$STATE"
+start_nhid_in_namespace
 
 # The certificate is asked for by a local user's program (attested by uid
 # and path); the account it logs in to exists only in nhid's cache.
@@ -49,8 +66,7 @@ runuser -u "$ASKER" -- test -x "$NHI" ||
 	bail_out "the test user cannot run $NHI: build in a directory other users can reach"
 install -d -m 0700 -o "$ASKER" -g "$ASKER" "$NHI_TMP/keys"
 KEY=$NHI_TMP/keys/e2e
-sqlite3 "$DB" "INSERT INTO groups (name, gid, created) VALUES ('$GROUP', $((base + 50)), 0)" ||
-	bail_out "cannot add a group to the store"
+ctl group add "$GROUP" --gid $((base + 50)) >/dev/null || bail_out "cannot add group $GROUP"
 expect "nhictl adds an automation identity with a unix account" 0 "uid: +$base\b" \
 	ctl identity add "$ACCOUNT" --kind automation --role "$GROUP" \
 	--selector "uid=$(id -u "$ASKER")" --selector "exe_path=$BOT_SHELL"

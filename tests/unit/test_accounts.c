@@ -1,14 +1,18 @@
 /* Unix account allocation (accounts.c) and the NSS cache writer
- * (nss_export.c), against crafted passwd and group files. */
+ * (nss_export.c), against crafted passwd and group files; and the
+ * broker's rewrite when a quarantine ends. */
 #include <config.h>
 
 #include <criterion/criterion.h>
+#include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "accounts.h"
+#include "broker.h"
 #include "conf.h"
 #include "err.h"
 #include "nss_export.h"
@@ -228,6 +232,43 @@ Test(accounts, assign_all_gives_existing_rows_ids_once)
 	nhi_identity_clear(&id);
 }
 
+/* One pass for many identities (an import): the same ids as allocating
+ * them one by one, lowest first, around local ids, and the range's end. */
+Test(accounts, assign_all_many_in_one_pass)
+{
+	/* 5000..5009: 5000 and 5002 are local uids, 5000 and 5001 local gids. */
+	static const int64_t want[] = {5003, 5004, 5005, 5006, 5007, 5008, 5009};
+	struct nhi_identity id, got;
+	char name[16];
+	size_t n = 0;
+
+	for (int i = 0; i < 8; i++) {
+		nhi_identity_init(&id);
+		snprintf(name, sizeof(name), "m%d", i);
+		id.name = name;
+		id.kind = NHI_KIND_SERVICE;
+		cr_assert_eq(nhi_store_identity_add(store, &id, NULL), 0);
+	}
+	cr_expect_eq(nhi_accounts_assign_all(store, &params, &n), 0);
+	cr_expect_eq(n, 8);
+	for (int i = 0; i < 7; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		nhi_identity_init(&got);
+		cr_assert_eq(nhi_store_identity_get(store, name, &got), 0);
+		cr_expect_eq(got.uid, want[i], "%s: uid %lld", name, (long long)got.uid);
+		cr_expect_eq(got.gid, want[i]);
+		nhi_identity_clear(&got);
+	}
+	/* No id is free as both any more: the last one gets the lowest free
+	 * uid (5001, only a local gid) and the lowest free gid (5002, only a
+	 * local uid) apart. */
+	nhi_identity_init(&got);
+	cr_assert_eq(nhi_store_identity_get(store, "m7", &got), 0);
+	cr_expect_eq(got.uid, 5001);
+	cr_expect_eq(got.gid, 5002);
+	nhi_identity_clear(&got);
+}
+
 Test(accounts, export_writes_a_cache_nss_nhi_reads)
 {
 	struct nhi_config *cfg = NULL;
@@ -264,4 +305,68 @@ Test(accounts, export_writes_a_cache_nss_nhi_reads)
 	nhi_config_free(cfg);
 	nhi_identity_clear(&a);
 	nhi_identity_clear(&pinned);
+}
+
+/* The broker's side: nhi_nss_expire() drops a retired account from the
+ * cache once its quarantine has ended, and only then. */
+static char *bdir;
+
+static void broker_setup(void)
+{
+	cr_assert_eq(sodium_init() >= 0, true);
+	bdir = test_mkdtemp();
+}
+
+static void broker_teardown(void)
+{
+	test_rmtree(bdir);
+	free(bdir);
+}
+
+TestSuite(nss_expire, .init = broker_setup, .fini = broker_teardown);
+
+static bool cache_has(struct nhi_broker *b, const char *name)
+{
+	char *path = nhi_broker_path(b, NHI_NSS_CACHE_NAME), buf[1024];
+	struct nhi_nsscache *cache = NULL;
+	struct passwd pw;
+	int r;
+
+	cr_assert_not_null(path);
+	cr_assert_eq(nhi_nsscache_open(path, &cache), 0);
+	r = nhi_nsscache_getpwnam(cache, name, &pw, buf, sizeof(buf));
+	nhi_nsscache_close(cache);
+	free(path);
+	cr_assert(r == 0 || r == NHI_ERR_NOT_FOUND, "lookup: %s", nhi_strerror(r));
+	return r == 0;
+}
+
+Test(nss_expire, rewrites_the_cache_when_a_quarantine_ends)
+{
+	struct nhi_broker_options o = {.state_dir = bdir, .no_syslog = true};
+	struct nhi_broker *b = NULL;
+	struct nhi_identity id;
+	int64_t now = (int64_t)nhi_broker_now();
+	char err[512];
+
+	cr_assert_eq(nhi_broker_open(&o, &b, err, sizeof(err)), 0, "%s", err);
+	b->cfg->uid_quarantine = 100;
+	nhi_identity_init(&id);
+	id.name = "gone";
+	id.kind = NHI_KIND_SERVICE;
+	id.uid = id.gid = 79990;
+	cr_assert_eq(nhi_store_begin(b->store), 0);
+	cr_assert_eq(nhi_store_identity_add(b->store, &id, NULL), 0);
+	cr_assert_eq(nhi_store_identity_set_status(b->store, "gone", NHI_STATUS_RETIRED), 0);
+	cr_assert_eq(nhi_store_commit(b->store), 0);
+	cr_assert_eq(nhi_nss_export(b), 0);
+	cr_expect(cache_has(b, "gone"), "resolves during its quarantine");
+	cr_expect_geq(b->nss_expiry, now + 100);
+	cr_expect_leq(b->nss_expiry, (int64_t)nhi_broker_now() + 100);
+	cr_assert_eq(nhi_nss_expire(b, (uint64_t)b->nss_expiry - 1), 0);
+	cr_expect(cache_has(b, "gone"), "still there a second before the end");
+	cr_assert_eq(nhi_nss_expire(b, (uint64_t)b->nss_expiry), 0);
+	cr_expect_not(cache_has(b, "gone"), "gone once the quarantine has ended");
+	cr_expect_eq(b->nss_expiry, 0, "nothing left to expire");
+	nhi_broker_close(b);
 }

@@ -552,3 +552,39 @@ Test(audit, missing_anchor_is_recreated_at_the_head)
 	nhi_audit_close(a);
 	nhi_store_close(s);
 }
+
+/* The daemon's anchor thread: the anchor trails the head only while writes
+ * are in flight, never names an uncommitted record, and close leaves it at
+ * the last committed head. */
+Test(audit, async_anchor_reaches_the_head_at_close)
+{
+	struct nhi_store *s = open_store();
+	struct nhi_audit *a = NULL;
+	struct nhi_audit_anchor anchor;
+	struct nhi_audit_report rep;
+	int r = nhi_audit_open(s, NULL, NHI_AUDIT_NO_SYSLOG | NHI_AUDIT_ANCHOR_ASYNC, &a);
+
+	cr_assert_eq(r, 0, "audit open: %s", nhi_strerror(r));
+	for (unsigned i = 0; i < 50; i++) {
+		append_n(a, s, 3);
+		cr_assert_eq(nhi_audit_anchor_read(anchor_path, &anchor), 0);
+		cr_assert_leq(anchor.seq, 3 * (i + 1));
+		cr_assert_eq(anchor.seq % 3, 0, "anchor at %llu: inside a transaction",
+		             (unsigned long long)anchor.seq);
+	}
+	/* A rolled back transaction moves nothing. */
+	cr_assert_eq(nhi_store_begin(s), 0);
+	{
+		struct nhi_audit_event ev = {
+		        .type = NHI_AUDIT_ISSUE, .actor = "nhid", .subject = "x", .detail = "{}"};
+		cr_assert_eq(nhi_audit_append(a, &ev, NULL), 0);
+	}
+	nhi_store_rollback(s);
+	nhi_audit_close(a);
+	nhi_store_close(s);
+	cr_assert_eq(nhi_audit_anchor_read(anchor_path, &anchor), 0);
+	cr_assert_eq(anchor.seq, 150);
+	cr_assert_eq(verify(&rep), 0, "%s", rep.reason);
+	cr_assert_eq(rep.unanchored, 0);
+	cr_assert_eq(memcmp(rep.last_hash, anchor.hash, NHI_AUDIT_HASH_LEN), 0);
+}
