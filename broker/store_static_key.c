@@ -63,7 +63,8 @@ static int find_row(struct nhi_store *s, const struct nhi_static_key *k, struct 
 		f->until = store_col_opt_int(st, 3, 0);
 		f->same = col_is(st, 4, k->type) && sqlite3_column_int64(st, 5) == k->bits &&
 		          sqlite3_column_int64(st, 6) == k->line && col_is(st, 7, k->options) &&
-		          col_is(st, 8, k->comment) && (sqlite3_column_int64(st, 9) != 0) == k->weak;
+		          col_is(st, 8, k->comment) &&
+		          (sqlite3_column_int64(st, 9) != 0) == k->weak;
 		r = store_col_str(st, 2, &f->state);
 	}
 	store_release(st);
