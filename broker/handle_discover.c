@@ -91,7 +91,7 @@ static int settle_key(struct nhi_call *c, const char *account, const struct nhi_
 	int r;
 
 	*ret_retired = false;
-	if ((r = nhi_keys_record(c, account, fk, now, &first_seen, &state, &until)) < 0)
+	if ((r = nhi_keys_record(c, account, fk, fp, now, &first_seen, &state, &until)) < 0)
 		return r;
 	excepted = state != NULL && strcmp(state, "excepted") == 0 && until > now;
 	retired = state != NULL && strcmp(state, "retired") == 0;

@@ -123,16 +123,22 @@ out:
 }
 
 int nhi_keys_record(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
-                    int64_t now, int64_t *ret_first_seen, char **ret_state, int64_t *ret_until)
+                    const char *fingerprint, int64_t now, int64_t *ret_first_seen,
+                    char **ret_state, int64_t *ret_until)
 {
-	struct nhi_static_key k = {0}, row = {0};
+	struct nhi_static_key k = {0};
 	char fp[NHI_FINGERPRINT_MAX];
 	bool created = false;
 	int r;
 
-	if ((r = nhi_key_fingerprint(fk->ak->key, fp)) < 0)
-		return r;
-	k.fingerprint = fp;
+	*ret_state = NULL;
+	*ret_until = 0;
+	if (fingerprint == NULL) {
+		if ((r = nhi_key_fingerprint(fk->ak->key, fp)) < 0)
+			return r;
+		fingerprint = fp;
+	}
+	k.fingerprint = (char *)fingerprint;
 	k.type = (char *)nhi_key_type_name(fk->ak->key->type);
 	k.bits = nhi_key_bits(fk->ak->key);
 	k.account = (char *)account;
@@ -142,20 +148,17 @@ int nhi_keys_record(struct nhi_call *c, const char *account, const struct nhi_fo
 	k.comment = fk->ak->comment;
 	k.last_seen = now;
 	k.weak = fk->weak;
-	if ((r = nhi_store_static_key_upsert(c->b->store, &k, ret_first_seen, &created)) < 0)
+	r = nhi_store_static_key_record(c->b->store, &k, ret_first_seen, &created, ret_state,
+	                                ret_until);
+	if (r < 0)
 		return nhi_call_error(c, r, "cannot record a static key: %s", nhi_strerror(r));
 	if (created)
-		r = nhi_keys_audit_discover(c, account, fp, "key", fk->path, fk->line, "weak",
-		                            fk->weak ? "yes" : "no");
-	/* The row just written: its state and exception end. */
-	if (r == 0 && (r = nhi_store_static_key_get(c->b->store, fp, account, fk->path, &row)) < 0)
-		return nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
-	if (r == 0) {
-		*ret_state = row.state;
-		row.state = NULL;
-		*ret_until = row.exception_until;
+		r = nhi_keys_audit_discover(c, account, fingerprint, "key", fk->path, fk->line,
+		                            "weak", fk->weak ? "yes" : "no");
+	if (r < 0) {
+		free(*ret_state);
+		*ret_state = NULL;
 	}
-	nhi_static_key_clear(&row);
 	return r;
 }
 
@@ -239,7 +242,7 @@ static int answer_chained(struct nhi_call *c, const struct keys_query *q, int64_
 		fk.weak = nhi_key_policy(fk.ak->key, NULL) != NHI_KEY_ACCEPTABLE;
 		free(state);
 		state = NULL;
-		r = nhi_keys_record(c, q->account, &fk, now, &first_seen, &state, &until);
+		r = nhi_keys_record(c, q->account, &fk, NULL, now, &first_seen, &state, &until);
 		if (r < 0 || !nhi_key_equal(fk.ak->key, q->key) ||
 		    (state != NULL && strcmp(state, "retired") == 0) ||
 		    *matched >= KEYS_MATCH_MAX) {
@@ -293,7 +296,8 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		free(state);
 		state = NULL;
 		until = 0;
-		if ((r = nhi_keys_record(c, q->account, fk, now, &first_seen, &state, &until)) < 0)
+		if ((r = nhi_keys_record(c, q->account, fk, NULL, now, &first_seen, &state,
+		                           &until)) < 0)
 			goto out;
 		/* cert-authority lines are for certificates, not for a plain key;
 		 * other keys are retired when sshd asks about them. */

@@ -8,14 +8,16 @@
 #include "store_internal.h"
 #include "store_static_key.h"
 
-static const char sql_upsert[] =
+static const char sql_insert[] =
         "INSERT INTO static_keys (fingerprint, type, bits, account, path, line, options, comment,"
-        " first_seen, last_seen, weak) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
-        " ON CONFLICT (fingerprint, account, path) DO UPDATE SET type = excluded.type,"
-        " bits = excluded.bits, line = excluded.line, options = excluded.options,"
-        " comment = excluded.comment, last_seen = excluded.last_seen, weak = excluded.weak";
-static const char sql_first_seen[] =
-        "SELECT first_seen FROM static_keys WHERE fingerprint = ?1 AND account = ?2 AND path = ?3";
+        " first_seen, last_seen, weak) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)";
+static const char sql_find[] =
+        "SELECT id, first_seen, state, exception_until, type, bits, line, options, comment, weak"
+        " FROM static_keys WHERE fingerprint = ?1 AND account = ?2 AND path = ?3";
+static const char sql_refresh[] =
+        "UPDATE static_keys SET type = ?2, bits = ?3, line = ?4, options = ?5, comment = ?6,"
+        " last_seen = ?7, weak = ?8 WHERE id = ?1";
+static const char sql_seen[] = "UPDATE static_keys SET last_seen = ?2 WHERE id = ?1";
 static const char sql_list[] =
         "SELECT fingerprint, type, bits, account, path, line, options, comment, first_seen,"
         " last_seen, state, weak, exception_owner, exception_reason, exception_until"
@@ -23,55 +25,116 @@ static const char sql_list[] =
         " WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR fingerprint = ?2)"
         " ORDER BY account, path, line, id";
 
-static int first_seen(struct nhi_store *s, const struct nhi_static_key *k, int64_t *ret)
+/* Whether a text column holds v (both NULL counts). */
+static bool col_is(sqlite3_stmt *st, int col, const char *v)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	if (t == NULL || v == NULL)
+		return t == NULL && v == NULL;
+	return strcmp((const char *)t, v) == 0;
+}
+
+/* The existing row of k: its id, first_seen, state (heap) and exception
+ * end, and whether the rest of it already says what k says. */
+struct found_row {
+	int64_t id, first_seen, until;
+	char *state;
+	bool same;
+};
+
+static int find_row(struct nhi_store *s, const struct nhi_static_key *k, struct found_row *f)
 {
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	r = store_prepare(s, sql_first_seen, &st);
+	r = store_prepare(s, sql_find, &st);
 	if (r == 0 && (store_bind_text(s, st, 1, k->fingerprint) ||
 	               store_bind_text(s, st, 2, k->account) || store_bind_text(s, st, 3, k->path)))
 		r = NHI_ERR_STORE;
 	if (r == 0) {
 		r = store_step(s, st);
-		if (r == 1) {
-			*ret = sqlite3_column_int64(st, 0);
-			r = 0;
-		} else if (r == 0) {
+		if (r == 0)
 			r = NHI_ERR_NOT_FOUND;
-		}
+	}
+	if (r == 1) {
+		f->id = sqlite3_column_int64(st, 0);
+		f->first_seen = sqlite3_column_int64(st, 1);
+		f->until = store_col_opt_int(st, 3, 0);
+		f->same = col_is(st, 4, k->type) && sqlite3_column_int64(st, 5) == k->bits &&
+		          sqlite3_column_int64(st, 6) == k->line && col_is(st, 7, k->options) &&
+		          col_is(st, 8, k->comment) &&
+		          (sqlite3_column_int64(st, 9) != 0) == k->weak;
+		r = store_col_str(st, 2, &f->state);
 	}
 	store_release(st);
 	return r;
 }
 
-int nhi_store_static_key_upsert(struct nhi_store *s, const struct nhi_static_key *k,
-                                int64_t *ret_first_seen, bool *ret_created)
+int nhi_store_static_key_record(struct nhi_store *s, const struct nhi_static_key *k,
+                                int64_t *ret_first_seen, bool *ret_created, char **ret_state,
+                                int64_t *ret_until)
 {
+	struct found_row f = {0};
 	sqlite3_stmt *st = NULL;
 	int r;
 
 	if (k == NULL || k->fingerprint == NULL || k->type == NULL || k->account == NULL ||
 	    k->path == NULL || ret_first_seen == NULL || ret_created == NULL)
 		return NHI_ERR_INVALID_ARGUMENT;
-	r = first_seen(s, k, ret_first_seen);
+	r = find_row(s, k, &f);
 	if (r < 0 && r != NHI_ERR_NOT_FOUND)
 		return r;
 	*ret_created = r == NHI_ERR_NOT_FOUND;
-	if (*ret_created)
-		*ret_first_seen = k->last_seen;
-	r = store_prepare(s, sql_upsert, &st);
-	if (r == 0 &&
-	    (store_bind_text(s, st, 1, k->fingerprint) || store_bind_text(s, st, 2, k->type) ||
-	     store_bind_int(s, st, 3, k->bits) || store_bind_text(s, st, 4, k->account) ||
-	     store_bind_text(s, st, 5, k->path) || store_bind_int(s, st, 6, k->line) ||
-	     store_bind_text(s, st, 7, k->options) || store_bind_text(s, st, 8, k->comment) ||
-	     store_bind_int(s, st, 9, k->last_seen) || store_bind_int(s, st, 10, k->weak ? 1 : 0)))
-		r = NHI_ERR_STORE;
+	if (*ret_created) {
+		r = store_prepare(s, sql_insert, &st);
+		if (r == 0 && (store_bind_text(s, st, 1, k->fingerprint) ||
+		               store_bind_text(s, st, 2, k->type) || store_bind_int(s, st, 3, k->bits) ||
+		               store_bind_text(s, st, 4, k->account) ||
+		               store_bind_text(s, st, 5, k->path) || store_bind_int(s, st, 6, k->line) ||
+		               store_bind_text(s, st, 7, k->options) ||
+		               store_bind_text(s, st, 8, k->comment) ||
+		               store_bind_int(s, st, 9, k->last_seen) ||
+		               store_bind_int(s, st, 10, k->weak ? 1 : 0)))
+			r = NHI_ERR_STORE;
+		f.first_seen = k->last_seen;
+	} else if (f.same) {
+		/* Seen again, unchanged: only when. */
+		r = store_prepare(s, sql_seen, &st);
+		if (r == 0 && (store_bind_int(s, st, 1, f.id) ||
+		               store_bind_int(s, st, 2, k->last_seen)))
+			r = NHI_ERR_STORE;
+	} else {
+		r = store_prepare(s, sql_refresh, &st);
+		if (r == 0 &&
+		    (store_bind_int(s, st, 1, f.id) || store_bind_text(s, st, 2, k->type) ||
+		     store_bind_int(s, st, 3, k->bits) || store_bind_int(s, st, 4, k->line) ||
+		     store_bind_text(s, st, 5, k->options) || store_bind_text(s, st, 6, k->comment) ||
+		     store_bind_int(s, st, 7, k->last_seen) ||
+		     store_bind_int(s, st, 8, k->weak ? 1 : 0)))
+			r = NHI_ERR_STORE;
+	}
 	if (r == 0)
 		r = store_step_done(s, st);
 	store_release(st);
-	return r;
+	if (r < 0) {
+		free(f.state);
+		return r;
+	}
+	*ret_first_seen = f.first_seen;
+	if (ret_until != NULL)
+		*ret_until = f.until;
+	if (ret_state != NULL)
+		*ret_state = f.state;
+	else
+		free(f.state);
+	return 0;
+}
+
+int nhi_store_static_key_upsert(struct nhi_store *s, const struct nhi_static_key *k,
+                                int64_t *ret_first_seen, bool *ret_created)
+{
+	return nhi_store_static_key_record(s, k, ret_first_seen, ret_created, NULL, NULL);
 }
 
 void nhi_static_key_clear(struct nhi_static_key *k)

@@ -31,6 +31,12 @@ struct nhi_static_key {
  * after the upsert, ret_created whether the row is new. */
 int nhi_store_static_key_upsert(struct nhi_store *s, const struct nhi_static_key *k,
                                 int64_t *ret_first_seen, bool *ret_created);
+/* The same, and the row's state (heap, NULL: observed) in *ret_state and
+ * its exception end in *ret_until, when not NULL: one lookup and one write
+ * per key, and only last_seen written when nothing else changed. */
+int nhi_store_static_key_record(struct nhi_store *s, const struct nhi_static_key *k,
+                                int64_t *ret_first_seen, bool *ret_created, char **ret_state,
+                                int64_t *ret_until);
 /* Rows by account (NULL: all) or by fingerprint (NULL: any), ordered by
  * account, path and line. */
 int nhi_store_static_key_list(struct nhi_store *s, const char *account, const char *fingerprint,

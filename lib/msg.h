@@ -86,7 +86,7 @@ enum nhi_msg_type {
 };
 
 /* Accounts in one NHI_MSG_DISCOVER request. */
-#define NHI_DISCOVER_BATCH_MAX 32u
+#define NHI_DISCOVER_BATCH_MAX 64u
 
 /* The name of a message type for logs ("cert-request"), NULL if unknown. */
 const char *nhi_msg_name(uint8_t type);

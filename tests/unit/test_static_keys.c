@@ -229,3 +229,65 @@ Test(static_keys, store_upsert_keeps_first_seen)
 	nhi_store_close(s);
 	free(db);
 }
+
+Test(static_keys, store_record_returns_state_and_refreshes)
+{
+	char *db = test_path(dir, "nhi.db");
+	struct nhi_store *s = NULL;
+	struct nhi_static_key k = {
+	        .fingerprint = "SHA256:def",
+	        .type = "ssh-ed25519",
+	        .bits = 256,
+	        .account = "alice",
+	        .path = "/home/alice/.ssh/authorized_keys",
+	        .line = 1,
+	        .comment = "laptop",
+	        .last_seen = 100,
+	};
+	struct nhi_static_key *list = NULL;
+	int64_t first = 0, until = -1;
+	char *state = NULL;
+	bool created = false;
+	size_t n = 0;
+
+	cr_assert_eq(nhi_store_open(db, &s), 0);
+	cr_assert_eq(nhi_store_static_key_record(s, &k, &first, &created, &state, &until), 0);
+	cr_assert(created);
+	cr_assert_eq(first, 100);
+	cr_assert_null(state);
+	cr_assert_eq(until, 0);
+
+	/* Seen again, unchanged: only last_seen moves. */
+	k.last_seen = 150;
+	cr_assert_eq(nhi_store_static_key_record(s, &k, &first, &created, &state, &until), 0);
+	cr_assert_not(created);
+	cr_assert_eq(first, 100);
+	cr_assert_str_eq(state, "observed");
+	free(state);
+	state = NULL;
+
+	cr_assert_eq(nhi_store_static_key_set_state(s, "SHA256:def", "alice", NULL, "excepted",
+	                                            "ops", "migration", 999, NULL),
+	             0);
+	/* Changed: line and comment are refreshed, state and exception kept. */
+	k.last_seen = 200;
+	k.line = 3;
+	k.comment = NULL;
+	cr_assert_eq(nhi_store_static_key_record(s, &k, &first, &created, &state, &until), 0);
+	cr_assert_not(created);
+	cr_assert_eq(first, 100);
+	cr_assert_str_eq(state, "excepted");
+	cr_assert_eq(until, 999);
+	free(state);
+
+	cr_assert_eq(nhi_store_static_key_list(s, "alice", NULL, &list, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(list[0].first_seen, 100);
+	cr_assert_eq(list[0].last_seen, 200);
+	cr_assert_eq(list[0].line, 3);
+	cr_assert_null(list[0].comment);
+	cr_assert_str_eq(list[0].exception_owner, "ops");
+	nhi_static_key_list_free(list, n);
+	nhi_store_close(s);
+	free(db);
+}
