@@ -23,6 +23,7 @@
 #include "cert.h"
 #include "conf.h"
 #include "err.h"
+#include "fileio.h"
 #include "nhi_cli.h"
 #include "sshkey.h"
 
@@ -153,21 +154,6 @@ static int parse_remote_opts(const char *cmd, int argc, char **argv, struct nhi_
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return NHI_ERR_SYSTEM;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Runs ssh to the login account with request on its stdin; the first
  * line of its stdout in *ret_answer. ssh's and nhi-issue's own messages
  * go to our stderr as they come. Returns an exit code. */
@@ -222,7 +208,7 @@ static int run_ssh(const struct remote_opts *o, const char *request, char **ret_
 	in[0] = out[1] = -1;
 	signal(SIGPIPE, SIG_IGN);
 	/* A failed write shows as ssh's exit status below. */
-	(void)write_all(in[1], request, strlen(request));
+	(void)nhi_write_all(in[1], request, strlen(request));
 	close(in[1]);
 	in[1] = -1;
 	for (;;) {

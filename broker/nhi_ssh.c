@@ -25,6 +25,7 @@
 #include "cert.h"
 #include "conf.h"
 #include "err.h"
+#include "fileio.h"
 #include "names.h"
 #include "nhi_cli.h"
 #include "nhi_ssh_target.h"
@@ -373,21 +374,6 @@ static int session_setup(ssh_session session, const struct ssh_opts *o)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Copies whatever the channel holds for stdout and stderr; loops until a
  * pass finds nothing, so no data waits in libssh while we sleep in poll. */
 static int drain_channel(ssh_channel channel)
@@ -403,7 +389,7 @@ static int drain_channel(ssh_channel channel)
 			if (n == SSH_ERROR)
 				return -1;
 			if (n > 0) {
-				if (write_all(is_stderr ? STDERR_FILENO : STDOUT_FILENO, buf,
+				if (nhi_write_all(is_stderr ? STDERR_FILENO : STDOUT_FILENO, buf,
 				              (size_t)n) < 0)
 					return -2;
 				more = true;

@@ -278,7 +278,7 @@ int nhi_read_file_checked(const char *path, const struct nhi_file_rules *rules, 
 	return r;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int nhi_write_all(int fd, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	ssize_t n;
@@ -289,6 +289,10 @@ static int write_all(int fd, const void *data, size_t len)
 			if (errno == EINTR)
 				continue;
 			return err_from_errno(errno);
+		}
+		if (n == 0) {
+			errno = EIO;
+			return NHI_ERR_SYSTEM;
 		}
 		p += n;
 		len -= (size_t)n;
@@ -350,7 +354,7 @@ int nhi_atomic_write_at(int dirfd, const char *name, const void *data, size_t le
 	}
 	created = true;
 
-	if ((r = write_all(fd, data, len)) < 0)
+	if ((r = nhi_write_all(fd, data, len)) < 0)
 		goto out;
 	/* chown before chmod: chown clears set-id bits. */
 	if (owner != (uid_t)-1 && fchown(fd, owner, group) < 0) {

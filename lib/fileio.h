@@ -21,6 +21,10 @@ int nhi_atomic_write(const char *path, const void *data, size_t len, mode_t mode
 int nhi_atomic_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 			uid_t owner, gid_t group);
 
+/* Writes all of data to fd, retrying short writes and EINTR.
+ * Errors: NHI_ERR_SYSTEM with errno set (EIO when write makes no progress). */
+int nhi_write_all(int fd, const void *data, size_t len);
+
 /* Opens path walking every component with O_NOFOLLOW (an absolute path
  * from "/", a relative one from dirfd), so no symlink anywhere is followed.
  * flags get O_CLOEXEC|O_NOCTTY added; with O_CREAT the mode is 0600.
