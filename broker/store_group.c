@@ -1,6 +1,7 @@
 /* Groups and memberships in the store: see store_group.h. */
 #include <config.h>
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,7 +100,10 @@ static int membership_ids(struct nhi_store *s, const char *group, const char *id
 	return store_identity_id(s, identity, ret_identity);
 }
 
-int nhi_store_group_member_add(struct nhi_store *s, const char *group, const char *identity)
+/* Runs a membership statement binding (group id, identity id). With
+ * must_change, a statement that touched no row is NHI_ERR_NOT_FOUND. */
+static int membership_change(struct nhi_store *s, const char *sql, const char *group,
+                             const char *identity, bool must_change)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t group_id, identity_id;
@@ -107,34 +111,25 @@ int nhi_store_group_member_add(struct nhi_store *s, const char *group, const cha
 
 	if ((r = membership_ids(s, group, identity, &group_id, &identity_id)) < 0)
 		return r;
-	r = store_prepare(s, sql_member_add, &st);
+	r = store_prepare(s, sql, &st);
 	if (r == 0)
 		r = store_bind_int(s, st, 1, group_id) || store_bind_int(s, st, 2, identity_id)
 		            ? NHI_ERR_STORE
 		            : 0;
 	if (r == 0)
 		r = store_step_done(s, st);
+	if (r == 0 && must_change && sqlite3_changes(s->db) == 0)
+		r = NHI_ERR_NOT_FOUND;
 	store_release(st);
 	return r;
 }
 
+int nhi_store_group_member_add(struct nhi_store *s, const char *group, const char *identity)
+{
+	return membership_change(s, sql_member_add, group, identity, false);
+}
+
 int nhi_store_group_member_remove(struct nhi_store *s, const char *group, const char *identity)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t group_id, identity_id;
-	int r;
-
-	if ((r = membership_ids(s, group, identity, &group_id, &identity_id)) < 0)
-		return r;
-	r = store_prepare(s, sql_member_remove, &st);
-	if (r == 0)
-		r = store_bind_int(s, st, 1, group_id) || store_bind_int(s, st, 2, identity_id)
-		            ? NHI_ERR_STORE
-		            : 0;
-	if (r == 0)
-		r = store_step_done(s, st);
-	if (r == 0 && sqlite3_changes(s->db) == 0)
-		r = NHI_ERR_NOT_FOUND;
-	store_release(st);
-	return r;
+	return membership_change(s, sql_member_remove, group, identity, true);
 }
