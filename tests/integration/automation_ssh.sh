@@ -95,8 +95,10 @@ ok_if "a failing remote command's exit status (7) is nhi's" test "$RC" -eq 7
 ok_if "... its stdout and stderr arrive on nhi's stdout and stderr" \
 	test "$OUT" = to-stdout -a "$ERR" = to-stderr
 
-bot_ssh --connect-timeout 1 --identity "$BOT" -p "$PORT" --known-hosts "$KH" 127.0.0.1 -- \
-	'exec >&- 2>&-; sleep 3; exit 4'
+# The connect timeout bounds connecting and authenticating; 3 s leaves
+# room for a loaded machine running sanitizer builds of sshd's helpers.
+bot_ssh --connect-timeout 3 --identity "$BOT" -p "$PORT" --known-hosts "$KH" 127.0.0.1 -- \
+	'exec >&- 2>&-; sleep 5; exit 4'
 ok_if "a command that closes its output and exits after the connect timeout: its status (4)" \
 	test "$RC" -eq 4
 
@@ -110,11 +112,11 @@ else
 	fail "stdin goes to the remote command, and its end reaches it" "$out"
 fi
 
-# A remote command that reads its stdin late: the connect timeout (2 s here)
+# A remote command that reads its stdin late: the connect timeout (3 s here)
 # bounds connecting and authentication, not a session waiting on the peer.
 n=$(head -c 4000000 /dev/zero |
-	(cd "$NHI_TMP/work" && as_user "$BOT" "$BOT_SHELL" ssh --connect-timeout 2 \
-		--identity "$BOT" -p "$PORT" --known-hosts "$KH" 127.0.0.1 -- 'sleep 4; wc -c') 2>&1)
+	(cd "$NHI_TMP/work" && as_user "$BOT" "$BOT_SHELL" ssh --connect-timeout 3 \
+		--identity "$BOT" -p "$PORT" --known-hosts "$KH" 127.0.0.1 -- 'sleep 5; wc -c') 2>&1)
 if [ "$n" = 4000000 ]; then
 	pass "4 MB of stdin reach a command that starts reading after the connect timeout"
 else
