@@ -8,7 +8,7 @@
 . "$top_srcdir/tests/integration/broker-lib.sh"
 
 require_root
-plan 25
+plan 27
 
 # Key files: the home one and a system path per account, as sshd's
 # AuthorizedKeysFile would name them.
@@ -90,6 +90,16 @@ else
 	fail "discover: nothing behind bob's symlink is read or changed"
 fi
 expect "discover: the skipped file is audited" 0 "discover .*skipped.*symlink" ctl audit export
+# One record for alice's file names both new keys by line and fingerprint
+# (the weak one's line too), and no other record names her ed25519 key.
+json_check "discover: alice's new keys are one audit record, each by line and fingerprint" \
+	"[r['detail'] for r in rows if r['type'] == 'discover' and r['subject'] == '$AFILE'
+	      and r['detail']['what'] == 'keys'] ==
+	     [{'what': 'keys', 'account': '$ALICE', 'path': '$AFILE', 'count': 2,
+	       'keys': '2=$AFP 4=$RFP', 'weak': '4'}] and
+	 sum('$AFP' in json.dumps(r) for r in rows) == 1" \
+	ctl audit export --json
+expect "discover: the trail with the aggregated records verifies" 0 "" ctl audit verify
 expect "discover: the table has a row per key and a summary" 0 \
 	"$ALICE +$AFILE +4 +ssh-rsa +1024 .*yes +observed +alice-rsa.*keys: 2 \(ssh-ed25519 1, ssh-rsa 1\)" \
 	bash -c "'$NHICTL' -c '$CONF' discover --account '$ALICE' | tr '\n' ' '"
