@@ -140,9 +140,10 @@ static const char migration_4[] =
  * fingerprint first, every insert landed on another page of the unique
  * index and each commit rewrote most of it (10 000 accounts: 7.6 s of the
  * broker's CPU instead of 2.5 s). The account index is the new index's
- * prefix and goes; a search by fingerprint alone (enrollment's check,
- * retire by fingerprint) reads the table, which those rare calls afford.
- * sqlite changes a UNIQUE constraint only by copying the table. */
+ * prefix and goes. A list by fingerprint alone (enrollment's check,
+ * retire by fingerprint) read the table before too: its optional terms
+ * keep sqlite from any index. sqlite changes a UNIQUE constraint only by
+ * copying the table. */
 static const char migration_5[] =
         "CREATE TABLE static_keys_v5 ("
         "  id INTEGER PRIMARY KEY,"
