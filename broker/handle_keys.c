@@ -123,8 +123,8 @@ out:
 }
 
 int nhi_keys_record(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
-                    const char *fingerprint, int64_t now, int64_t *ret_first_seen,
-                    char **ret_state, int64_t *ret_until, bool *ret_created)
+                    const char *fingerprint, int64_t now, int64_t *ret_first_seen, char **ret_state,
+                    int64_t *ret_until, bool *ret_created)
 {
 	struct nhi_static_key k = {0};
 	char fp[NHI_FINGERPRINT_MAX];
@@ -299,8 +299,8 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		free(state);
 		state = NULL;
 		until = 0;
-		if ((r = nhi_keys_record(c, q->account, fk, NULL, now, &first_seen, &state,
-		                           &until, NULL)) < 0)
+		if ((r = nhi_keys_record(c, q->account, fk, NULL, now, &first_seen, &state, &until,
+		                         NULL)) < 0)
 			goto out;
 		/* cert-authority lines are for certificates, not for a plain key;
 		 * other keys are retired when sshd asks about them. */

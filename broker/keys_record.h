@@ -17,8 +17,8 @@
  * and its audit record is the caller's (bulk discovery writes one per
  * file, nhi_keys_audit_new). */
 int nhi_keys_record(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
-                    const char *fingerprint, int64_t now, int64_t *ret_first_seen,
-                    char **ret_state, int64_t *ret_until, bool *ret_created);
+                    const char *fingerprint, int64_t now, int64_t *ret_first_seen, char **ret_state,
+                    int64_t *ret_until, bool *ret_created);
 
 /* A discovery audit record: what ("key", "skipped"), the account, the
  * file and line, and one extra detail (extra NULL: none). */
