@@ -9,6 +9,9 @@
 # asserts a time. Needs root (a throwaway user, the nhi user, runuser).
 #
 #   bench/helper.sh [ROUNDS] [KEYS]    (defaults 300 rounds, 5 keys in the file)
+#
+# BENCH_HELPER=PATH times another build of nhi-authorized-keys against the
+# same nhid and cat, to compare before and after a change in one sitting.
 ROUNDS=${1:-300}
 KEYS=${2:-5}
 case "$ROUNDS$KEYS" in
@@ -22,7 +25,7 @@ esac
 
 [ "$(id -u)" -eq 0 ] || { echo "bench/helper.sh needs root (users, runuser)" >&2; exit 2; }
 SPAWN=$top_builddir/bench/spawn
-HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-keys
+HELPER_BUILT=${BENCH_HELPER:-$top_builddir/sshd_plugin/nhi-authorized-keys}
 [ -x "$SPAWN" ] && [ -x "$HELPER_BUILT" ] || bail_out "build first: bench/spawn, nhi-authorized-keys"
 id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
 	id nhi >/dev/null 2>&1 || bail_out "cannot create the nhi system user"

@@ -14,6 +14,11 @@
 # login that did not happen cannot look fast. Prints median and p99 wall
 # time and their ratio; nothing asserts a time. Needs root.
 #
+# Then, to show where the difference goes: nhi's certificate login against
+# the same checks with the principal in an AuthorizedPrincipalsFile (no
+# helper, no broker), and one run of the principals helper alone against
+# cat.
+#
 #   bench/login.sh [ROUNDS]    (default 50)
 ROUNDS=${1:-50}
 case "$ROUNDS" in
@@ -103,6 +108,17 @@ PermitUserEnvironment no"
 PORT_NHI=$STARTED_PORT
 start_one plain "AuthorizedKeysFile $NHI_TMP/authkeys/%u"
 PORT_PLAIN=$STARTED_PORT
+# The same certificate checks with the principal in a file instead of the
+# online check: the difference to nhi's is what the principals helper costs.
+install -m 0644 -o root -g root /dev/null "$NHI_TMP/authkeys/principals-$BOT"
+echo "$BOT" >"$NHI_TMP/authkeys/principals-$BOT"
+start_one certfile "TrustedUserCAKeys $STATE/user_ca.pub
+RevokedKeys $STATE/revoked.krl
+AuthorizedPrincipalsFile $NHI_TMP/authkeys/principals-%u
+AuthorizedKeysFile none
+ExposeAuthInfo yes
+PermitUserEnvironment no"
+PORT_CERTFILE=$STARTED_PORT
 
 CLIENT=(-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no
 	-o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes
@@ -129,8 +145,38 @@ echo "nhi ssh (a new key, a certificate from nhid, libssh login) against the pla
 	--identity "$BOT" --known-hosts "$KH" -p "$PORT_NHI" 127.0.0.1 -- echo ok ::: \
 	plain-key - "$SSH" "${CLIENT[@]}" -i "$PLAIN_KEY" -p "$PORT_PLAIN" 127.0.0.1 echo ok
 rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+
+# Where the certificate login's extra time goes: the same sshd checks with
+# the principal read from a file (no helper, no broker) against nhi's.
+echo
+echo "the same certificate login with AuthorizedPrincipalsFile (no online check) against nhi's"
+"$SPAWN" -n "$ROUNDS" -w 3 \
+	nhi-certificate - "$SSH" "${CLIENT[@]}" -i "$CERT_KEY" -o CertificateFile="$CERT_KEY-cert.pub" \
+	-p "$PORT_NHI" 127.0.0.1 echo ok ::: \
+	principals-file - "$SSH" "${CLIENT[@]}" -i "$CERT_KEY" \
+	-o CertificateFile="$CERT_KEY-cert.pub" -p "$PORT_CERTFILE" 127.0.0.1 echo ok
+rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+
+# Then one run of the principals helper as sshd makes it (as nhi, with the
+# tokens sshd passes for this certificate, the broker's online check
+# included) against cat of the plain key's authorized_keys file, which is
+# what the plain sshd reads instead. sshd runs the helper twice per login.
+SERIAL=$("$SSH_KEYGEN" -L -f "$CERT_KEY-cert.pub" | sed -n 's/^ *Serial: *//p')
+KEY_ID=$("$SSH_KEYGEN" -L -f "$CERT_KEY-cert.pub" | sed -n 's/^ *Key ID: *"\(.*\)"$/\1/p')
+FP=$("$SSH_KEYGEN" -l -f "$CERT_KEY" | cut -d' ' -f2)
+echo
+echo "one nhi-authorized-principals run (exec, configuration, online check) against cat"
+"$SPAWN" -n "$((ROUNDS * 4))" -w 10 \
+	nhi-authorized-principals nhi "$NHI_TMP/libexec/nhi-authorized-principals" -c "$CONF" \
+	"$BOT" "$(id -u "$BOT")" "$SERIAL" "$KEY_ID" "$FP" ::: \
+	cat "$BOT" /bin/cat "$NHI_TMP/authkeys/$BOT"
+rc=$?
+
 # Every certificate login went through the broker's online check.
 n=$(grep -c "principals: $BOT .*may log in" "$NHID_LOG" || true)
-echo "logins the broker's online check allowed: $n, expected $((3 * (ROUNDS + 3))):"
-echo "two per ssh login (the client's probe and its signed attempt), one per nhi ssh login"
+echo "logins the broker's online check allowed: $n, expected $((5 * (ROUNDS + 3) + 4 * ROUNDS + 10)):"
+echo "two per nhi-certificate ssh login (the client's probe and its signed attempt),"
+echo "one per nhi ssh login, one per helper run"
 exit $rc

@@ -530,7 +530,7 @@ static int parse_key(const char *p, const char *end, struct nhi_authkey *ak,
 		*ret_reason = "bad base64";
 		goto out;
 	}
-	if ((r = nhi_key_from_blob(nhi_buf_ptr(blob), nhi_buf_len(blob), &key)) < 0) {
+	if ((r = nhi_key_from_blob_for_match(nhi_buf_ptr(blob), nhi_buf_len(blob), &key)) < 0) {
 		if (r == NHI_ERR_KEY_IS_CERT) {
 			*ret_reason = "a certificate, not a plain key";
 		} else if (r == NHI_ERR_KEY_TYPE_UNKNOWN || r == NHI_ERR_KEY_TYPE_MISMATCH) {
@@ -574,8 +574,8 @@ out:
 	return r;
 }
 
-int nhi_authkeys_parse_line(const char *line, size_t len, struct nhi_authkey **ret,
-			    const char **ret_reason)
+int nhi_authkeys_parse_line_for_match(const char *line, size_t len, struct nhi_authkey **ret,
+				      const char **ret_reason)
 {
 	const char *reason = NULL, *p, *end, *tend, *opts_start;
 	struct nhi_authkey *ak = NULL;

@@ -50,6 +50,12 @@ struct nhi_authkey {
  * (may be NULL) is a static text naming what is wrong. */
 int nhi_authkeys_parse_line(const char *line, size_t len, struct nhi_authkey **ret,
 			    const char **ret_reason);
+/* The same without checking that an ECDSA key's point lies on its curve,
+ * and so without libcrypto: only for a line whose key is then compared,
+ * with nhi_key_equal, with a key already checked in full (see
+ * nhi_key_from_blob_for_match in sshkey.h). */
+int nhi_authkeys_parse_line_for_match(const char *line, size_t len, struct nhi_authkey **ret,
+				      const char **ret_reason);
 void nhi_authkey_free(struct nhi_authkey *ak);
 
 /* The entry as one canonical line without a newline: the options as

@@ -1,12 +1,11 @@
+/* OpenSSH public keys: names, wire blobs, text, fingerprints, sizes and the
+ * algorithm policy, with libc and libsodium only. The two jobs that need
+ * libcrypto live apart, so that a program that only compares keys does not
+ * load it: whether an EC point lies on its curve (sshkey_curve.c, which
+ * also holds the parsers that insist on it) and signature verification
+ * (sshkey_verify.c). */
 #include "config.h"
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/obj_mac.h>
-#include <openssl/param_build.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,37 +23,32 @@
 #define DSA_Q_MAX_BYTES    32u
 #define SK_APPLICATION_MAX 1024u
 #define TYPE_NAME_MAX      64u
-#define ED25519_SIG_BYTES  64u
-/* The user-presence flag a security key sets when it was touched. */
-#define SK_FLAG_USER_PRESENCE 0x01u
+/* SEC1's first byte of an uncompressed point. */
+#define EC_POINT_UNCOMPRESSED 0x04u
 
 struct key_info {
 	enum nhi_key_type type;
 	const char *name;
 	const char *cert_name;
-	const char *curve;      /* ECDSA curve name on the wire */
-	const char *ossl_group; /* OpenSSL's name for the curve */
-	int nid;
+	const char *curve;  /* ECDSA curve name on the wire */
 	size_t field_bytes; /* coordinate size of an EC point */
 	unsigned bits;      /* fixed size; 0 when it depends on the key */
 };
 
 static const struct key_info key_infos[] = {
-        {NHI_KEY_ED25519, "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com", NULL, NULL, NID_undef,
-         0, 256},
+        {NHI_KEY_ED25519, "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com", NULL, 0, 256},
         {NHI_KEY_ECDSA_P256, "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
-         "nistp256", "prime256v1", NID_X9_62_prime256v1, 32, 256},
+         "nistp256", 32, 256},
         {NHI_KEY_ECDSA_P384, "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
-         "nistp384", "secp384r1", NID_secp384r1, 48, 384},
+         "nistp384", 48, 384},
         {NHI_KEY_ECDSA_P521, "ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521-cert-v01@openssh.com",
-         "nistp521", "secp521r1", NID_secp521r1, 66, 521},
-        {NHI_KEY_RSA, "ssh-rsa", "ssh-rsa-cert-v01@openssh.com", NULL, NULL, NID_undef, 0, 0},
+         "nistp521", 66, 521},
+        {NHI_KEY_RSA, "ssh-rsa", "ssh-rsa-cert-v01@openssh.com", NULL, 0, 0},
         {NHI_KEY_SK_ED25519, "sk-ssh-ed25519@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com",
-         NULL, NULL, NID_undef, 0, 256},
+         NULL, 0, 256},
         {NHI_KEY_SK_ECDSA_P256, "sk-ecdsa-sha2-nistp256@openssh.com",
-         "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "nistp256", "prime256v1",
-         NID_X9_62_prime256v1, 32, 256},
-        {NHI_KEY_DSA, "ssh-dss", "ssh-dss-cert-v01@openssh.com", NULL, NULL, NID_undef, 0, 0},
+         "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "nistp256", 32, 256},
+        {NHI_KEY_DSA, "ssh-dss", "ssh-dss-cert-v01@openssh.com", NULL, 0, 0},
 };
 
 static const struct key_info *key_info_of(enum nhi_key_type type)
@@ -252,31 +246,13 @@ static unsigned bignum_bits(const uint8_t *p, size_t len)
 	return bits;
 }
 
-/* An uncompressed SEC1 point that lies on the key type's curve and is not
- * the point at infinity (the NIST curves have cofactor 1, so that is all a
- * public key needs). */
-static int ec_point_check(const struct key_info *ki, const uint8_t *p, size_t len)
+/* An uncompressed SEC1 point of the curve's size. Whether it lies on the
+ * curve is nhi_key_check_curve's question (sshkey_curve.c). */
+static int ec_point_shape_check(const struct key_info *ki, const uint8_t *p, size_t len)
 {
-	EC_GROUP *group = NULL;
-	EC_POINT *point = NULL;
-	int r = NHI_ERR_KEY_INVALID;
-
-	if (len != 1 + 2 * ki->field_bytes || p[0] != POINT_CONVERSION_UNCOMPRESSED)
+	if (len != 1 + 2 * ki->field_bytes || p[0] != EC_POINT_UNCOMPRESSED)
 		return NHI_ERR_KEY_INVALID;
-	if ((group = EC_GROUP_new_by_curve_name(ki->nid)) == NULL ||
-	    (point = EC_POINT_new(group)) == NULL) {
-		r = NHI_ERR_CRYPTO;
-		goto out;
-	}
-	if (EC_POINT_oct2point(group, point, p, len, NULL) != 1 ||
-	    EC_POINT_is_at_infinity(group, point) || EC_POINT_is_on_curve(group, point, NULL) != 1)
-		goto out;
-	r = 0;
-out:
-	EC_POINT_free(point);
-	EC_GROUP_free(group);
-	ERR_clear_error();
-	return r;
+	return 0;
 }
 
 static int get_bignum(struct nhi_buf *b, size_t max_bytes, uint8_t **ret, size_t *ret_len)
@@ -322,7 +298,7 @@ static int get_ecdsa(struct nhi_buf *b, const struct key_info *ki, struct nhi_ke
 	if (len != strlen(ki->curve) || memcmp(p, ki->curve, len) != 0)
 		return NHI_ERR_KEY_TYPE_MISMATCH;
 	if ((r = nhi_buf_get_string_direct(b, &p, &len)) < 0 ||
-	    (r = ec_point_check(ki, p, len)) < 0 || (r = dup_bytes(p, len, &k->ec_point)) < 0)
+	    (r = ec_point_shape_check(ki, p, len)) < 0 || (r = dup_bytes(p, len, &k->ec_point)) < 0)
 		return r;
 	k->ec_point_len = len;
 	return 0;
@@ -370,7 +346,7 @@ static int get_dsa(struct nhi_buf *b, struct nhi_key *k)
 	return 0;
 }
 
-int nhi_key_get_pubfields(struct nhi_buf *b, enum nhi_key_type type, struct nhi_key **ret)
+int nhi_key_get_pubfields_for_match(struct nhi_buf *b, enum nhi_key_type type, struct nhi_key **ret)
 {
 	const struct key_info *ki = key_info_of(type);
 	struct nhi_buf *view = NULL;
@@ -507,7 +483,7 @@ int nhi_key_to_blob(const struct nhi_key *key, struct nhi_buf *out)
 	return put_all_or_nothing(out, key, true);
 }
 
-int nhi_key_from_blob(const uint8_t *blob, size_t len, struct nhi_key **ret)
+int nhi_key_from_blob_for_match(const uint8_t *blob, size_t len, struct nhi_key **ret)
 {
 	struct nhi_buf *b = NULL;
 	struct nhi_key *k = NULL;
@@ -532,7 +508,7 @@ int nhi_key_from_blob(const uint8_t *blob, size_t len, struct nhi_key **ret)
 		r = NHI_ERR_KEY_IS_CERT;
 		goto out;
 	}
-	if ((r = nhi_key_get_pubfields(b, type, &k)) < 0)
+	if ((r = nhi_key_get_pubfields_for_match(b, type, &k)) < 0)
 		goto out;
 	if (nhi_buf_len(b) != 0) {
 		r = NHI_ERR_INVALID_FORMAT;
@@ -551,7 +527,7 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-int nhi_key_from_text(const char *text, struct nhi_key **ret, char **ret_comment)
+int nhi_key_from_text_for_match(const char *text, struct nhi_key **ret, char **ret_comment)
 {
 	const char *p, *end, *type_s, *b64_s, *b64_e;
 	char type_name[TYPE_NAME_MAX + 1];
@@ -608,7 +584,7 @@ int nhi_key_from_text(const char *text, struct nhi_key **ret, char **ret_comment
 	if ((blob = nhi_buf_new()) == NULL)
 		return NHI_ERR_ALLOC;
 	if ((r = nhi_b64_decode(b64_s, (size_t)(b64_e - b64_s), blob)) < 0 ||
-	    (r = nhi_key_from_blob(nhi_buf_ptr(blob), nhi_buf_len(blob), &k)) < 0)
+	    (r = nhi_key_from_blob_for_match(nhi_buf_ptr(blob), nhi_buf_len(blob), &k)) < 0)
 		goto out;
 	if (k->type != type) {
 		r = NHI_ERR_KEY_TYPE_MISMATCH;
@@ -753,276 +729,4 @@ enum nhi_key_verdict nhi_key_policy(const struct nhi_key *key, const char **ret_
 	if (ret_reason != NULL)
 		*ret_reason = reason;
 	return v;
-}
-
-/* Signature verification. */
-
-static int ec_pkey(const struct nhi_key *key, EVP_PKEY **ret)
-{
-	const struct key_info *ki = key_info_of(key->type);
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	OSSL_PARAM params[3];
-	int r = NHI_ERR_CRYPTO;
-
-	if (ki == NULL || ki->ossl_group == NULL || key->ec_point == NULL)
-		return NHI_ERR_INVALID_ARGUMENT;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-	                                             (char *)(uintptr_t)ki->ossl_group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, key->ec_point,
-	                                              key->ec_point_len);
-	params[2] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		goto out;
-	*ret = pkey;
-	r = 0;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	return r;
-}
-
-static int rsa_pkey(const struct nhi_key *key, EVP_PKEY **ret)
-{
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	BIGNUM *n = NULL, *e = NULL;
-	int r = NHI_ERR_CRYPTO;
-
-	if (key->rsa_n == NULL || key->rsa_e == NULL)
-		return NHI_ERR_INVALID_ARGUMENT;
-	if ((n = BN_bin2bn(key->rsa_n, (int)key->rsa_n_len, NULL)) == NULL ||
-	    (e = BN_bin2bn(key->rsa_e, (int)key->rsa_e_len, NULL)) == NULL ||
-	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		goto out;
-	*ret = pkey;
-	r = 0;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	BN_free(n);
-	BN_free(e);
-	return r;
-}
-
-static int evp_verify(EVP_PKEY *pkey, const EVP_MD *md, const uint8_t *sig, size_t siglen,
-                      const uint8_t *data, size_t datalen)
-{
-	EVP_MD_CTX *ctx;
-	int r;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return NHI_ERR_ALLOC;
-	if (EVP_DigestVerifyInit(ctx, NULL, md, NULL, pkey) != 1)
-		r = NHI_ERR_CRYPTO;
-	else if (EVP_DigestVerify(ctx, sig, siglen, data == NULL ? (const uint8_t *)"" : data,
-	                          datalen) != 1)
-		r = NHI_ERR_SIGNATURE_INVALID;
-	else
-		r = 0;
-	EVP_MD_CTX_free(ctx);
-	ERR_clear_error();
-	return r;
-}
-
-/* RFC 5656: the hash follows the curve size. */
-static const EVP_MD *ecdsa_md(enum nhi_key_type type)
-{
-	if (type == NHI_KEY_ECDSA_P384)
-		return EVP_sha384();
-	if (type == NHI_KEY_ECDSA_P521)
-		return EVP_sha512();
-	return EVP_sha256();
-}
-
-/* The SSH form of an ECDSA signature is (mpint r, mpint s); OpenSSL wants DER. */
-static int ecdsa_verify(const struct nhi_key *key, const EVP_MD *md, const uint8_t *sig,
-                        size_t siglen, const uint8_t *data, size_t datalen)
-{
-	const struct key_info *ki = key_info_of(key->type);
-	struct nhi_buf *b = NULL;
-	const uint8_t *rp, *sp;
-	size_t rlen, slen;
-	ECDSA_SIG *esig = NULL;
-	BIGNUM *br = NULL, *bs = NULL;
-	EVP_PKEY *pkey = NULL;
-	uint8_t *der = NULL;
-	int der_len, r;
-
-	if ((b = nhi_buf_from(sig, siglen)) == NULL)
-		return NHI_ERR_ALLOC;
-	if ((r = nhi_buf_get_bignum2_bytes_direct(b, &rp, &rlen)) < 0 ||
-	    (r = nhi_buf_get_bignum2_bytes_direct(b, &sp, &slen)) < 0)
-		goto out;
-	if (nhi_buf_len(b) != 0) {
-		r = NHI_ERR_INVALID_FORMAT;
-		goto out;
-	}
-	if (rlen > ki->field_bytes || slen > ki->field_bytes) {
-		r = NHI_ERR_SIGNATURE_INVALID;
-		goto out;
-	}
-	r = NHI_ERR_CRYPTO;
-	if ((esig = ECDSA_SIG_new()) == NULL || (br = BN_bin2bn(rp, (int)rlen, NULL)) == NULL ||
-	    (bs = BN_bin2bn(sp, (int)slen, NULL)) == NULL)
-		goto out;
-	if (ECDSA_SIG_set0(esig, br, bs) != 1)
-		goto out;
-	br = bs = NULL;
-	if ((der_len = i2d_ECDSA_SIG(esig, &der)) <= 0)
-		goto out;
-	if ((r = ec_pkey(key, &pkey)) < 0)
-		goto out;
-	r = evp_verify(pkey, md, der, (size_t)der_len, data, datalen);
-out:
-	OPENSSL_free(der);
-	EVP_PKEY_free(pkey);
-	ECDSA_SIG_free(esig);
-	BN_free(br);
-	BN_free(bs);
-	nhi_buf_free(b);
-	ERR_clear_error();
-	return r;
-}
-
-static int rsa_verify(const struct nhi_key *key, const EVP_MD *md, const uint8_t *sig,
-                      size_t siglen, const uint8_t *data, size_t datalen)
-{
-	EVP_PKEY *pkey = NULL;
-	uint8_t *padded = NULL;
-	size_t modlen = key->rsa_n_len;
-	int r;
-
-	if (nhi_key_bits(key) < 2048)
-		return NHI_ERR_KEY_REFUSED;
-	if (siglen > modlen || siglen == 0)
-		return NHI_ERR_SIGNATURE_INVALID;
-	/* Like OpenSSH, accept a signature whose leading zero bytes were
-	 * dropped and put them back. */
-	if ((padded = calloc(1, modlen)) == NULL)
-		return NHI_ERR_ALLOC;
-	memcpy(padded + (modlen - siglen), sig, siglen);
-	if ((r = rsa_pkey(key, &pkey)) == 0)
-		r = evp_verify(pkey, md, padded, modlen, data, datalen);
-	EVP_PKEY_free(pkey);
-	free(padded);
-	return r;
-}
-
-static bool bytes_are(const uint8_t *p, size_t len, const char *s)
-{
-	return len == strlen(s) && memcmp(p, s, len) == 0;
-}
-
-/* What a security key signs: SHA256(application) || flags || counter ||
- * SHA256(data) (PROTOCOL.u2f). */
-static void sk_signed_data(const struct nhi_key *key, uint8_t flags, uint32_t counter,
-                           const uint8_t *data, size_t datalen, uint8_t out[69])
-{
-	crypto_hash_sha256(out, (const uint8_t *)key->sk_application, strlen(key->sk_application));
-	out[32] = flags;
-	out[33] = (uint8_t)(counter >> 24);
-	out[34] = (uint8_t)(counter >> 16);
-	out[35] = (uint8_t)(counter >> 8);
-	out[36] = (uint8_t)counter;
-	crypto_hash_sha256(out + 37, data == NULL ? (const uint8_t *)"" : data, datalen);
-}
-
-int nhi_key_verify(const struct nhi_key *key, const uint8_t *sig, size_t siglen,
-                   const uint8_t *data, size_t datalen)
-{
-	const struct key_info *ki;
-	struct nhi_buf *b = NULL;
-	const uint8_t *alg, *raw;
-	size_t alg_len, raw_len;
-	uint8_t flags = 0, sk_msg[69];
-	uint32_t counter = 0;
-	const EVP_MD *md = NULL;
-	int r;
-
-	if (key == NULL || (sig == NULL && siglen != 0) || (data == NULL && datalen != 0))
-		return NHI_ERR_INVALID_ARGUMENT;
-	if ((ki = key_info_of(key->type)) == NULL)
-		return NHI_ERR_KEY_TYPE_UNKNOWN;
-	if (is_sk(key->type) && key->sk_application == NULL)
-		return NHI_ERR_INVALID_ARGUMENT;
-	if (key->type == NHI_KEY_DSA)
-		return NHI_ERR_KEY_REFUSED;
-	if (sodium_init() < 0)
-		return NHI_ERR_CRYPTO;
-	if ((b = nhi_buf_from(sig, siglen)) == NULL)
-		return NHI_ERR_ALLOC;
-	if ((r = nhi_buf_get_string_direct(b, &alg, &alg_len)) < 0 ||
-	    (r = nhi_buf_get_string_direct(b, &raw, &raw_len)) < 0)
-		goto out;
-	if (is_sk(key->type) &&
-	    ((r = nhi_buf_get_u8(b, &flags)) < 0 || (r = nhi_buf_get_u32(b, &counter)) < 0))
-		goto out;
-	if (nhi_buf_len(b) != 0) {
-		r = NHI_ERR_INVALID_FORMAT;
-		goto out;
-	}
-
-	r = NHI_ERR_SIGNATURE_INVALID;
-	switch (key->type) {
-	case NHI_KEY_ED25519:
-		if (!bytes_are(alg, alg_len, ki->name) || raw_len != ED25519_SIG_BYTES)
-			goto out;
-		if (crypto_sign_verify_detached(raw, data == NULL ? (const uint8_t *)"" : data,
-		                                datalen, key->ed25519_pk) != 0)
-			goto out;
-		r = 0;
-		break;
-	case NHI_KEY_ECDSA_P256:
-	case NHI_KEY_ECDSA_P384:
-	case NHI_KEY_ECDSA_P521:
-		if (!bytes_are(alg, alg_len, ki->name))
-			goto out;
-		md = ecdsa_md(key->type);
-		r = ecdsa_verify(key, md, raw, raw_len, data, datalen);
-		break;
-	case NHI_KEY_RSA:
-		if (bytes_are(alg, alg_len, "rsa-sha2-256"))
-			md = EVP_sha256();
-		else if (bytes_are(alg, alg_len, "rsa-sha2-512"))
-			md = EVP_sha512();
-		else if (bytes_are(alg, alg_len, "ssh-rsa")) {
-			r = NHI_ERR_KEY_REFUSED; /* SHA-1 */
-			goto out;
-		} else
-			goto out;
-		r = rsa_verify(key, md, raw, raw_len, data, datalen);
-		break;
-	case NHI_KEY_SK_ED25519:
-		if (!bytes_are(alg, alg_len, ki->name) || raw_len != ED25519_SIG_BYTES ||
-		    (flags & SK_FLAG_USER_PRESENCE) == 0)
-			goto out;
-		sk_signed_data(key, flags, counter, data, datalen, sk_msg);
-		if (crypto_sign_verify_detached(raw, sk_msg, sizeof(sk_msg), key->ed25519_pk) != 0)
-			goto out;
-		r = 0;
-		break;
-	case NHI_KEY_SK_ECDSA_P256:
-		if (!bytes_are(alg, alg_len, ki->name) || (flags & SK_FLAG_USER_PRESENCE) == 0)
-			goto out;
-		sk_signed_data(key, flags, counter, data, datalen, sk_msg);
-		r = ecdsa_verify(key, EVP_sha256(), raw, raw_len, sk_msg, sizeof(sk_msg));
-		break;
-	default:
-		r = NHI_ERR_KEY_TYPE_UNKNOWN;
-		break;
-	}
-out:
-	nhi_buf_free(b);
-	return r;
 }

@@ -1,5 +1,7 @@
 /* OpenSSH public keys: wire blobs, authorized_keys text, fingerprints,
- * sizes and the algorithm policy. Crypto layer (libsodium, libcrypto). */
+ * sizes and the algorithm policy. Crypto layer: sshkey.c needs libsodium,
+ * sshkey_curve.c (the EC curve check and the parsers that run it) and
+ * sshkey_verify.c (signatures) need libcrypto too. */
 #ifndef NHI_SSHKEY_H
 #define NHI_SSHKEY_H
 
@@ -56,7 +58,8 @@ int nhi_key_dup(const struct nhi_key *key, struct nhi_key **ret);
 bool nhi_key_equal(const struct nhi_key *a, const struct nhi_key *b);
 
 /* A plain key from its blob; the whole blob must be consumed. A certificate
- * blob gives NHI_ERR_KEY_IS_CERT. */
+ * blob gives NHI_ERR_KEY_IS_CERT. Every field is checked, an ECDSA point
+ * on its curve included. */
 int nhi_key_from_blob(const uint8_t *blob, size_t len, struct nhi_key **ret);
 /* The type-specific public fields that follow the type name (in a plain
  * blob, or inside a certificate after the nonce). */
@@ -69,6 +72,23 @@ int nhi_key_to_blob(const struct nhi_key *key, struct nhi_buf *out);
  * ignored); the type name must match the blob. ret_comment may be NULL;
  * it is set to NULL when there is no comment. */
 int nhi_key_from_text(const char *text, struct nhi_key **ret, char **ret_comment);
+/* 0 when key is not ECDSA or its point lies on its curve (and is not the
+ * point at infinity); NHI_ERR_KEY_INVALID when not; NHI_ERR_CRYPTO when
+ * libcrypto fails. */
+int nhi_key_check_curve(const struct nhi_key *key);
+
+/* The same three parsers without the curve check, the only one that needs
+ * libcrypto. For a key that is only ever compared, with nhi_key_equal, with
+ * a key someone already checked in full, so that the comparison decides
+ * alone: a point off its curve equals no checked key. nhi-authorized-keys
+ * uses them (sshd checked the key it offers; a line is printed only when
+ * it holds exactly that key) to start without libcrypto. Never enrol,
+ * record, sign for or verify with a key parsed here. */
+int nhi_key_from_blob_for_match(const uint8_t *blob, size_t len, struct nhi_key **ret);
+int nhi_key_get_pubfields_for_match(struct nhi_buf *b, enum nhi_key_type type,
+                                    struct nhi_key **ret);
+int nhi_key_from_text_for_match(const char *text, struct nhi_key **ret, char **ret_comment);
+
 /* "TYPE BASE64[ COMMENT]" without a newline, heap-allocated. */
 int nhi_key_to_text(const struct nhi_key *key, const char *comment, char **ret);
 

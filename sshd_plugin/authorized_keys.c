@@ -22,7 +22,15 @@
  * other methods (certificates, which need no broker). The chained
  * command's lines are the exception: the helper holds them itself, so
  * keys_broker_down = allow prints those that hold the offered key, and deny
- * drops them. */
+ * drops them.
+ *
+ * Every key here is parsed with the *_for_match parsers, which skip the
+ * one check that needs libcrypto (an ECDSA point on its curve), so that
+ * this helper, run twice per offered key, does not load libcrypto. That
+ * is safe because a key here only decides by equality: sshd checked the
+ * key it offers before it runs the helper, and a line is printed only when
+ * its key is byte for byte that one. A point off its curve can equal no
+ * checked key. The broker checks in full what the helper sends it. */
 #include "config.h"
 
 #include <errno.h>
@@ -92,7 +100,7 @@ static int offered_key(const char *type, const char *b64, const char *fp, struct
 		return NHI_ERR_BASE64;
 	if (asprintf(&text, "%s %s", type, b64) < 0)
 		return NHI_ERR_ALLOC;
-	r = nhi_key_from_text(text, ret, NULL);
+	r = nhi_key_from_text_for_match(text, ret, NULL);
 	free(text);
 	if (r == 0 && (r = nhi_key_fingerprint(*ret, have)) == 0 && strcmp(have, fp) != 0)
 		r = NHI_ERR_KEY_INVALID;
@@ -120,7 +128,8 @@ static int print_lines(const struct nhi_msg_reply *reply, const struct nhi_key *
 			nhi_log_warning("dropped a malformed line from the broker");
 			continue;
 		}
-		if (nhi_authkeys_parse_line((const char *)it->value, it->len, &ak, &reason) < 0 ||
+		if (nhi_authkeys_parse_line_for_match((const char *)it->value, it->len, &ak,
+		                                      &reason) < 0 ||
 		    ak == NULL || ak->opts.cert_authority || !nhi_key_equal(ak->key, key)) {
 			nhi_log_warning(
 			        "dropped a line from the broker: %s",
@@ -147,7 +156,8 @@ static int print_chained(char **lines, size_t n, const struct nhi_key *key)
 
 	for (size_t i = 0; i < n; i++) {
 		struct nhi_authkey *ak = NULL;
-		bool holds = nhi_authkeys_parse_line(lines[i], strlen(lines[i]), &ak, NULL) == 0 &&
+		bool holds = nhi_authkeys_parse_line_for_match(lines[i], strlen(lines[i]), &ak,
+		                                               NULL) == 0 &&
 		             ak != NULL && nhi_key_equal(ak->key, key);
 
 		nhi_authkey_free(ak);

@@ -158,7 +158,10 @@ int nhi_chain_lines(const char *out, size_t len, char ***ret_lines, size_t *ret_
 			nhi_log_warning("chained command: line %u dropped: a control byte", no);
 			continue;
 		}
-		if (nhi_authkeys_parse_line(s, ll, &ak, &reason) < 0) {
+		/* Without the curve check (see authorized_keys.c): the broker
+		 * checks each line in full, and the helper prints one only when
+		 * it holds the key sshd offered. */
+		if (nhi_authkeys_parse_line_for_match(s, ll, &ak, &reason) < 0) {
 			nhi_log_warning("chained command: line %u dropped: %s", no,
 			                reason != NULL ? reason : "does not parse");
 			continue;

@@ -33,10 +33,12 @@ int nhi_chain_argv(const char *command, const struct nhi_chain_tokens *t, char *
 void nhi_chain_argv_free(char **argv);
 
 /* The well-formed authorized_keys lines of out (len bytes): each one parsed
- * strictly, without its newline. Blank and comment lines are skipped
- * silently; a line that is too long, holds a control byte, does not parse
- * or is a cert-authority line is dropped with a log line. At most
- * NHI_CHAIN_LINES_MAX are kept. */
+ * strictly, without its newline, but for whether an ECDSA point lies on its
+ * curve (nhi_authkeys_parse_line_for_match: the broker checks each line in
+ * full, and the helper prints one only when it holds the offered key).
+ * Blank and comment lines are skipped silently; a line that is too long,
+ * holds a control byte, does not parse or is a cert-authority line is
+ * dropped with a log line. At most NHI_CHAIN_LINES_MAX are kept. */
 int nhi_chain_lines(const char *out, size_t len, char ***ret_lines, size_t *ret_n);
 void nhi_chain_lines_free(char **lines, size_t n);
 

@@ -1,7 +1,8 @@
 /* Fuzzes public key parsing: the input as a wire blob, and as a line of
  * .pub text. A blob that parses must serialize back to the same bytes (one
  * key, one encoding: fingerprints and KRL hashes depend on it), and a key
- * read from text must survive to_text/from_text unchanged. */
+ * read from text must survive to_text/from_text unchanged. The parser
+ * without the curve check must agree with the full one but for the curve. */
 #include "config.h"
 
 #include <stdint.h>
@@ -122,9 +123,37 @@ out:
 	free(line);
 }
 
+static bool is_ecdsa(enum nhi_key_type type)
+{
+	return type == NHI_KEY_ECDSA_P256 || type == NHI_KEY_ECDSA_P384 ||
+	       type == NHI_KEY_ECDSA_P521 || type == NHI_KEY_SK_ECDSA_P256;
+}
+
+/* The parser without the curve check (nhi-authorized-keys') gives the
+ * full parser's answer, error included, except for an ECDSA point off its
+ * curve, which only the full parser refuses. */
+static void fuzz_match_agrees(const uint8_t *data, size_t size)
+{
+	struct nhi_key *full = NULL, *match = NULL;
+	int rf = nhi_key_from_blob(data, size, &full);
+	int rm = nhi_key_from_blob_for_match(data, size, &match);
+
+	if (rm < 0) {
+		CHECK(rf == rm);
+	} else if (rf == 0) {
+		CHECK(nhi_key_equal(full, match));
+	} else {
+		CHECK(rf == NHI_ERR_KEY_INVALID && is_ecdsa(match->type));
+		CHECK(nhi_key_check_curve(match) < 0);
+	}
+	nhi_key_free(full);
+	nhi_key_free(match);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_blob(data, size);
 	fuzz_text(data, size);
+	fuzz_match_agrees(data, size);
 	return 0;
 }

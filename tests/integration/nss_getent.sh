@@ -144,19 +144,25 @@ write_cache 2 || bail_out "cannot rewrite the cache"
 expect_out "a rewritten cache is served again" "$U3" \
 	sh -c "getent passwd $((base + 3)) | cut -d: -f1"
 
-# 16 threads resolve U1 while the cache is replaced again and again (each
-# write fsyncs, so a few per second) with a size that changes each time:
-# no lookup may fail or see a torn file.
-run "$STRESS" "$U1" "$((base + 1))" 6 >"$NHI_TMP/stress.out" 2>&1 &
+# 16 threads resolve U1 while the cache is replaced 40 times with a size
+# that changes each time: no lookup may fail or see a torn file. The
+# threads run from before the first write until after the last (the stop
+# file), however long the writes take on a loaded machine.
+STOP=$NHI_TMP/stress.stop
+rm -f "$STOP"
+run "$STRESS" "$U1" "$((base + 1))" 900 "" "$STOP" >"$NHI_TMP/stress.out" 2>&1 &
 stress_pid=$!
+sleep 0.5
 gen=3
-while kill -0 "$stress_pid" 2>/dev/null && [ "$gen" -lt 2000 ]; do
+while kill -0 "$stress_pid" 2>/dev/null && [ "$gen" -lt 43 ]; do
 	write_cache "$gen" $((gen % 7)) || break
 	gen=$((gen + 1))
 done
+sleep 0.5
+touch "$STOP"
 wait "$stress_pid"
 rc=$?
-if [ "$rc" -eq 0 ] && [ "$gen" -gt 10 ]; then
+if [ "$rc" -eq 0 ] && [ "$gen" -eq 43 ]; then
 	pass "16 threads resolve correctly while the cache is rewritten ($((gen - 3)) times)"
 else
 	fail "16 threads resolve correctly while the cache is rewritten" "exit $rc after $gen" \
