@@ -28,6 +28,9 @@
 
 #define DISCOVER_REPLY_BUDGET (160u * 1024u) /* bytes of rows, under the frame cap */
 #define DISCOVER_TYPES_MAX    16u
+/* New keys named in one audit record: with its account and path the
+ * record's syslog line (a 1 KiB detail) still holds every fingerprint. */
+#define DISCOVER_AUDIT_KEYS 12u
 
 static int add_key_record(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
                           const char *fingerprint, const char *status)
@@ -66,6 +69,70 @@ static int add_skipped_record(struct nhi_call *c, const char *account,
 	return 0;
 }
 
+/* The keys of one file new to the inventory, audited together: one
+ * record lists each one's line and fingerprint (and the lines of the weak
+ * ones), instead of a record and a syslog line per key. */
+struct new_keys {
+	const char *path; /* the discovery's: lives until it is cleared */
+	size_t n;
+	char keys[DISCOVER_AUDIT_KEYS * (12 + NHI_FINGERPRINT_MAX)]; /* "LINE=FP LINE=FP" */
+	char weak[DISCOVER_AUDIT_KEYS * 12];                         /* "LINE LINE" */
+};
+
+/* Writes the record of the new keys noted so far, if any. */
+static int audit_new_keys(struct nhi_call *c, const char *account, struct new_keys *nk)
+{
+	struct nhi_audit_event ev = {.type = NHI_AUDIT_DISCOVER};
+	struct nhi_audit_detail *d = NULL;
+	int r;
+
+	if (nk->n == 0)
+		return 0;
+	if ((r = nhi_audit_detail_new(&d)) < 0 ||
+	    (r = nhi_audit_detail_str(d, "what", "keys")) < 0 ||
+	    (r = nhi_audit_detail_str(d, "account", account)) < 0 ||
+	    (r = nhi_audit_detail_str(d, "path", nk->path)) < 0 ||
+	    (r = nhi_audit_detail_int(d, "count", (int64_t)nk->n)) < 0 ||
+	    (r = nhi_audit_detail_str(d, "keys", nk->keys)) < 0 ||
+	    (nk->weak[0] != '\0' && (r = nhi_audit_detail_str(d, "weak", nk->weak)) < 0))
+		goto out;
+	ev.actor = "nhid";
+	ev.subject = nk->path;
+	ev.detail = nhi_audit_detail_text(d);
+	r = nhi_audit_append(c->b->audit, &ev, NULL);
+out:
+	nhi_audit_detail_free(d);
+	nk->n = 0;
+	nk->keys[0] = nk->weak[0] = '\0';
+	if (r < 0)
+		return nhi_call_error(c, r, "cannot write the audit record: %s", nhi_strerror(r));
+	return 0;
+}
+
+/* Notes a key new to the inventory; a full record, or one of another
+ * file, is written first. */
+static int note_new_key(struct nhi_call *c, const char *account, struct new_keys *nk,
+                        const struct nhi_found_key *fk, const char *fp)
+{
+	size_t len;
+	int r;
+
+	if (nk->n > 0 && (nk->n == DISCOVER_AUDIT_KEYS || strcmp(nk->path, fk->path) != 0) &&
+	    (r = audit_new_keys(c, account, nk)) < 0)
+		return r;
+	nk->path = fk->path;
+	len = strlen(nk->keys);
+	snprintf(nk->keys + len, sizeof(nk->keys) - len, "%s%u=%s", len > 0 ? " " : "", fk->line,
+	         fp);
+	if (fk->weak) {
+		len = strlen(nk->weak);
+		snprintf(nk->weak + len, sizeof(nk->weak) - len, "%s%u", len > 0 ? " " : "",
+		         fk->line);
+	}
+	nk->n++;
+	return 0;
+}
+
 /* Whether an earlier line of the same file holds the same key: its
  * retirement already took every line of it out. */
 static bool retired_before(const struct nhi_discovery *d, size_t i)
@@ -81,18 +148,23 @@ static bool retired_before(const struct nhi_discovery *d, size_t i)
 /* The key's status after this request: observed, excepted, retired or
  * cert-authority; retiring it first when enforce asks for it. */
 static int settle_key(struct nhi_call *c, const char *account, const struct nhi_discovery *d,
-                      size_t i, bool enforce, int64_t now, const char *fp, const char **ret_status,
-                      bool *ret_retired)
+                      size_t i, bool enforce, int64_t now, const char *fp, struct new_keys *nk,
+                      const char **ret_status, bool *ret_retired)
 {
 	const struct nhi_found_key *fk = &d->keys[i];
 	int64_t first_seen = 0, until = 0;
 	char *state = NULL;
-	bool excepted, retired;
+	bool excepted, retired, created = false;
 	int r;
 
 	*ret_retired = false;
-	if ((r = nhi_keys_record(c, account, fk, fp, now, &first_seen, &state, &until)) < 0)
+	if ((r = nhi_keys_record(c, account, fk, fp, now, &first_seen, &state, &until, &created)) <
+	    0)
 		return r;
+	if (created && (r = note_new_key(c, account, nk, fk, fp)) < 0) {
+		free(state);
+		return r;
+	}
 	excepted = state != NULL && strcmp(state, "excepted") == 0 && until > now;
 	retired = state != NULL && strcmp(state, "retired") == 0;
 	free(state);
@@ -105,9 +177,11 @@ static int settle_key(struct nhi_call *c, const char *account, const struct nhi_
 		return 0;
 	}
 	if (enforce && !retired_before(d, i)) {
-		/* A retired key whose line was put back is taken out again. */
-		if ((r = nhi_keys_retire_in(c, c->peer->name, account, fk->path, fk->ak->key, fp)) <
-		    0)
+		/* A retired key whose line was put back is taken out again; the
+		 * trail has it found before it has it retired. */
+		if ((r = audit_new_keys(c, account, nk)) < 0 ||
+		    (r = nhi_keys_retire_in(c, c->peer->name, account, fk->path, fk->ak->key, fp)) <
+		            0)
 			return r;
 		*ret_retired = true;
 		retired = true;
@@ -203,6 +277,7 @@ static int discover_one(struct nhi_call *c, const char *account, bool enforce, i
                         struct discover_counts *n, bool *ret_retired)
 {
 	struct nhi_discovery d = {0};
+	struct new_keys nk = {0};
 	int r;
 
 	r = nhi_discover_account(c->b->cfg, account, &d);
@@ -227,7 +302,8 @@ static int discover_one(struct nhi_call *c, const char *account, bool enforce, i
 		bool retired = false;
 
 		if ((r = nhi_key_fingerprint(d.keys[i].ak->key, fp)) < 0 ||
-		    (r = settle_key(c, account, &d, i, enforce, now, fp, &status, &retired)) < 0)
+		    (r = settle_key(c, account, &d, i, enforce, now, fp, &nk, &status, &retired)) <
+		            0)
 			goto out;
 		count_key(n, &d.keys[i], status);
 		*ret_retired |= retired;
@@ -235,7 +311,7 @@ static int discover_one(struct nhi_call *c, const char *account, bool enforce, i
 		    (r = add_key_record(c, account, &d.keys[i], fp, status)) < 0)
 			goto out;
 	}
-	r = 0;
+	r = audit_new_keys(c, account, &nk);
 out:
 	nhi_discovery_clear(&d);
 	return r;

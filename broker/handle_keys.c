@@ -123,8 +123,8 @@ out:
 }
 
 int nhi_keys_record(struct nhi_call *c, const char *account, const struct nhi_found_key *fk,
-                    const char *fingerprint, int64_t now, int64_t *ret_first_seen,
-                    char **ret_state, int64_t *ret_until)
+                    const char *fingerprint, int64_t now, int64_t *ret_first_seen, char **ret_state,
+                    int64_t *ret_until, bool *ret_created)
 {
 	struct nhi_static_key k = {0};
 	char fp[NHI_FINGERPRINT_MAX];
@@ -152,7 +152,9 @@ int nhi_keys_record(struct nhi_call *c, const char *account, const struct nhi_fo
 	                                ret_until);
 	if (r < 0)
 		return nhi_call_error(c, r, "cannot record a static key: %s", nhi_strerror(r));
-	if (created)
+	if (ret_created != NULL)
+		*ret_created = created;
+	else if (created)
 		r = nhi_keys_audit_discover(c, account, fingerprint, "key", fk->path, fk->line,
 		                            "weak", fk->weak ? "yes" : "no");
 	if (r < 0) {
@@ -242,7 +244,8 @@ static int answer_chained(struct nhi_call *c, const struct keys_query *q, int64_
 		fk.weak = nhi_key_policy(fk.ak->key, NULL) != NHI_KEY_ACCEPTABLE;
 		free(state);
 		state = NULL;
-		r = nhi_keys_record(c, q->account, &fk, NULL, now, &first_seen, &state, &until);
+		r = nhi_keys_record(c, q->account, &fk, NULL, now, &first_seen, &state, &until,
+		                    NULL);
 		if (r < 0 || !nhi_key_equal(fk.ak->key, q->key) ||
 		    (state != NULL && strcmp(state, "retired") == 0) ||
 		    *matched >= KEYS_MATCH_MAX) {
@@ -296,8 +299,8 @@ static int answer_static_keys(struct nhi_call *c, const struct keys_query *q)
 		free(state);
 		state = NULL;
 		until = 0;
-		if ((r = nhi_keys_record(c, q->account, fk, NULL, now, &first_seen, &state,
-		                           &until)) < 0)
+		if ((r = nhi_keys_record(c, q->account, fk, NULL, now, &first_seen, &state, &until,
+		                         NULL)) < 0)
 			goto out;
 		/* cert-authority lines are for certificates, not for a plain key;
 		 * other keys are retired when sshd asks about them. */

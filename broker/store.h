@@ -20,7 +20,7 @@
 
 /* The schema this code writes. Opening an older database migrates it
  * forward; a newer one is refused with NHI_ERR_STORE_VERSION. */
-#define NHI_STORE_SCHEMA_VERSION 4
+#define NHI_STORE_SCHEMA_VERSION 5
 
 struct nhi_store;
 

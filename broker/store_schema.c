@@ -135,11 +135,43 @@ static const char migration_4[] =
         "  revoked_at INTEGER NOT NULL, reason TEXT NOT NULL, revoked_by TEXT NOT NULL"
         ");";
 
+/* v5: static keys unique by (account, path, fingerprint), in that order.
+ * Bulk discovery inserts an account's keys together; with the random
+ * fingerprint first, every insert landed on another page of the unique
+ * index and each commit rewrote most of it (10 000 accounts: 7.6 s of the
+ * broker's CPU instead of 2.5 s). The account index is the new index's
+ * prefix and goes. A list by fingerprint alone (enrollment's check,
+ * retire by fingerprint) read the table before too: its optional terms
+ * keep sqlite from any index. sqlite changes a UNIQUE constraint only by
+ * copying the table. */
+static const char migration_5[] =
+        "CREATE TABLE static_keys_v5 ("
+        "  id INTEGER PRIMARY KEY,"
+        "  fingerprint TEXT NOT NULL, type TEXT NOT NULL, bits INTEGER,"
+        "  account TEXT NOT NULL, path TEXT NOT NULL, line INTEGER,"
+        "  options TEXT, comment TEXT,"
+        "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_used INTEGER,"
+        "  state TEXT NOT NULL DEFAULT 'observed'"
+        "    CHECK (state IN ('observed','excepted','retired')),"
+        "  weak INTEGER NOT NULL DEFAULT 0 CHECK (weak IN (0, 1)),"
+        "  exception_owner TEXT, exception_reason TEXT, exception_until INTEGER,"
+        "  UNIQUE (account, path, fingerprint)"
+        ");"
+        "INSERT INTO static_keys_v5 (id, fingerprint, type, bits, account, path, line, options,"
+        "  comment, first_seen, last_seen, last_used, state, weak, exception_owner,"
+        "  exception_reason, exception_until)"
+        " SELECT id, fingerprint, type, bits, account, path, line, options, comment,"
+        "  first_seen, last_seen, last_used, state, weak, exception_owner, exception_reason,"
+        "  exception_until FROM static_keys;"
+        "DROP TABLE static_keys;"
+        "ALTER TABLE static_keys_v5 RENAME TO static_keys;";
+
 const char *const store_migrations[] = {
         migration_1,
         migration_2,
         migration_3,
         migration_4,
+        migration_5,
 };
 const size_t store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);
 

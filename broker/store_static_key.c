@@ -224,6 +224,11 @@ static const char sql_set_state[] =
         "UPDATE static_keys SET state = ?1, exception_owner = ?2, exception_reason = ?3,"
         " exception_until = ?4 WHERE fingerprint = ?5 AND (?6 IS NULL OR account = ?6)"
         " AND (?7 IS NULL OR path = ?7)";
+/* The common case, one row by its unique key: an index search, where the
+ * optional terms above make sqlite read the whole table. */
+static const char sql_set_state_one[] =
+        "UPDATE static_keys SET state = ?1, exception_owner = ?2, exception_reason = ?3,"
+        " exception_until = ?4 WHERE account = ?6 AND path = ?7 AND fingerprint = ?5";
 
 int nhi_store_static_key_set_state(struct nhi_store *s, const char *fingerprint,
                                    const char *account, const char *path, const char *state,
@@ -240,7 +245,8 @@ int nhi_store_static_key_set_state(struct nhi_store *s, const char *fingerprint,
 		owner = reason = NULL;
 		until = 0;
 	}
-	r = store_prepare(s, sql_set_state, &st);
+	r = store_prepare(s, account != NULL && path != NULL ? sql_set_state_one : sql_set_state,
+	                  &st);
 	if (r == 0 && (store_bind_text(s, st, 1, state) || store_bind_text(s, st, 2, owner) ||
 	               store_bind_text(s, st, 3, reason) || store_bind_opt_int(s, st, 4, until, 0) ||
 	               store_bind_text(s, st, 5, fingerprint) ||

@@ -8,7 +8,7 @@
 . "$top_srcdir/tests/integration/broker-lib.sh"
 
 require_root
-plan 25
+plan 29
 
 # Key files: the home one and a system path per account, as sshd's
 # AuthorizedKeysFile would name them.
@@ -90,6 +90,32 @@ else
 	fail "discover: nothing behind bob's symlink is read or changed"
 fi
 expect "discover: the skipped file is audited" 0 "discover .*skipped.*symlink" ctl audit export
+# One record for alice's file names both new keys by line and fingerprint
+# (the weak one's line too), and no other record names her ed25519 key.
+json_check "discover: alice's new keys are one audit record, each by line and fingerprint" \
+	"[r['detail'] for r in rows if r['type'] == 'discover' and r['subject'] == '$AFILE'
+	      and r['detail']['what'] == 'keys'] ==
+	     [{'what': 'keys', 'account': '$ALICE', 'path': '$AFILE', 'count': 2,
+	       'keys': '2=$AFP 4=$RFP', 'weak': '4'}] and
+	 sum('$AFP' in json.dumps(r) for r in rows) == 1" \
+	ctl audit export --json
+# dave: 13 new keys in one file, one more than a record lists.
+DAVE=$(make_user) || bail_out "cannot create a user"
+for i in $(seq 1 13); do
+	"$SSH_KEYGEN" -q -t ed25519 -N '' -C "dave-$i" -f "$NHI_TMP/private/dave-$i" ||
+		bail_out "cannot create a key"
+	cat "$NHI_TMP/private/dave-$i.pub"
+done >"$NHI_TMP/dave_keys"
+user_key_file "$DAVE" "$NHI_TMP/dave_keys"
+DFPS=$(for i in $(seq 1 13); do fp_of "$NHI_TMP/private/dave-$i.pub"; done | tr '\n' ' ')
+expect "discover: dave's 13 keys are found" 0 '"keys":13' ctl discover --account "$DAVE" --json
+json_check "discover: dave's 13 new keys are two records, of 12 and 1, naming every one" \
+	"[(r['detail']['count'], r['detail']['keys']) for r in rows if r['type'] == 'discover'
+	  and r['detail'].get('account') == '$DAVE' and r['detail']['what'] == 'keys'] ==
+	 [(12, ' '.join('%d=%s' % (i + 1, f) for i, f in enumerate('$DFPS'.split()[:12]))),
+	  (1, '13=' + '$DFPS'.split()[12])]" \
+	ctl audit export --json
+expect "discover: the trail with the aggregated records verifies" 0 "" ctl audit verify
 expect "discover: the table has a row per key and a summary" 0 \
 	"$ALICE +$AFILE +4 +ssh-rsa +1024 .*yes +observed +alice-rsa.*keys: 2 \(ssh-ed25519 1, ssh-rsa 1\)" \
 	bash -c "'$NHICTL' -c '$CONF' discover --account '$ALICE' | tr '\n' ' '"

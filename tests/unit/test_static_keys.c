@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,5 +290,136 @@ Test(static_keys, store_record_returns_state_and_refreshes)
 	cr_assert_str_eq(list[0].exception_owner, "ops");
 	nhi_static_key_list_free(list, n);
 	nhi_store_close(s);
+	free(db);
+}
+
+/* static_keys as schema version 4 made it: unique by fingerprint first. */
+static const char static_keys_v4[] =
+        "DROP TABLE static_keys;"
+        "CREATE TABLE static_keys (id INTEGER PRIMARY KEY,"
+        "  fingerprint TEXT NOT NULL, type TEXT NOT NULL, bits INTEGER,"
+        "  account TEXT NOT NULL, path TEXT NOT NULL, line INTEGER, options TEXT, comment TEXT,"
+        "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_used INTEGER,"
+        "  state TEXT NOT NULL DEFAULT 'observed'"
+        "    CHECK (state IN ('observed','excepted','retired')),"
+        "  weak INTEGER NOT NULL DEFAULT 0 CHECK (weak IN (0, 1)),"
+        "  exception_owner TEXT, exception_reason TEXT, exception_until INTEGER,"
+        "  UNIQUE (fingerprint, account, path));"
+        "CREATE INDEX static_keys_account ON static_keys(account);"
+        "INSERT INTO static_keys VALUES (7, 'SHA256:old', 'ssh-rsa', 2048, 'alice',"
+        "  '/home/alice/.ssh/authorized_keys', 3, 'no-pty', 'laptop', 10, 20, 15,"
+        "  'excepted', 1, 'root', 'vendor', 99);"
+        "PRAGMA user_version = 4;";
+
+static void raw_exec(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	char *msg = NULL;
+
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, &msg), SQLITE_OK, "%s", msg);
+	sqlite3_close(h);
+}
+
+/* The first column of every index on static_keys, comma-separated in
+ * name order. */
+static char *raw_index_leads(const char *db)
+{
+	static const char sql[] =
+	        "SELECT group_concat(c.name) FROM (SELECT name FROM "
+	        "pragma_index_list('static_keys')"
+	        " ORDER BY name) AS l, pragma_index_info(l.name) AS c WHERE c.seqno = 0";
+	sqlite3_stmt *st = NULL;
+	sqlite3 *h = NULL;
+	char *leads;
+
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	leads = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return leads;
+}
+
+Test(static_keys, version_4_rows_survive_and_keys_are_found_by_account_first)
+{
+	char *db = test_path(dir, "nhi.db");
+	struct nhi_store *s = NULL;
+	struct nhi_static_key k = {0}, dup = {
+	                                       .fingerprint = "SHA256:old",
+	                                       .type = "ssh-rsa",
+	                                       .bits = 2048,
+	                                       .account = "alice",
+	                                       .path = "/home/alice/.ssh/authorized_keys",
+	                                       .line = 3,
+	                                       .last_seen = 30,
+	                               };
+	int64_t first = 0, until = 0;
+	char *state = NULL, *leads;
+	bool created = true;
+	size_t n = 0;
+	int v = 0;
+
+	cr_assert_eq(nhi_store_open(db, &s), 0);
+	nhi_store_close(s);
+	raw_exec(db, static_keys_v4);
+	cr_assert_eq(nhi_store_open(db, &s), 0);
+	cr_assert_eq(nhi_store_schema_version(s, &v), 0);
+	cr_assert_eq(v, NHI_STORE_SCHEMA_VERSION);
+
+	/* Every column of the old row, exception included. */
+	cr_assert_eq(nhi_store_static_key_get(s, "SHA256:old", "alice",
+	                                      "/home/alice/.ssh/authorized_keys", &k),
+	             0);
+	cr_assert_str_eq(k.type, "ssh-rsa");
+	cr_assert_eq(k.bits, 2048);
+	cr_assert_eq(k.line, 3);
+	cr_assert_str_eq(k.options, "no-pty");
+	cr_assert_str_eq(k.comment, "laptop");
+	cr_assert_eq(k.first_seen, 10);
+	cr_assert_eq(k.last_seen, 20);
+	cr_assert_str_eq(k.state, "excepted");
+	cr_assert(k.weak);
+	cr_assert_str_eq(k.exception_owner, "root");
+	cr_assert_str_eq(k.exception_reason, "vendor");
+	cr_assert_eq(k.exception_until, 99);
+	nhi_static_key_clear(&k);
+
+	/* Still one row per (account, path, fingerprint): seen again, not new. */
+	cr_assert_eq(nhi_store_static_key_record(s, &dup, &first, &created, &state, &until), 0);
+	cr_assert_not(created);
+	cr_assert_eq(first, 10);
+	cr_assert_str_eq(state, "excepted");
+	cr_assert_eq(until, 99);
+	free(state);
+
+	/* One row's state by its unique key; by fingerprint alone, every row. */
+	dup.path = "/home/alice/.ssh/authorized_keys2";
+	cr_assert_eq(nhi_store_static_key_record(s, &dup, &first, &created, NULL, NULL), 0);
+	cr_assert(created);
+	cr_assert_eq(nhi_store_static_key_set_state(s, "SHA256:old", "alice", dup.path, "retired",
+	                                            NULL, NULL, 0, &n),
+	             0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(nhi_store_static_key_get(s, "SHA256:old", "alice",
+	                                      "/home/alice/.ssh/authorized_keys", &k),
+	             0);
+	cr_assert_str_eq(k.state, "excepted");
+	nhi_static_key_clear(&k);
+	cr_assert_eq(nhi_store_static_key_set_state(s, "SHA256:old", NULL, NULL, "observed", NULL,
+	                                            NULL, 0, &n),
+	             0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(nhi_store_static_key_set_state(s, "SHA256:old", "bob", dup.path, "retired",
+	                                            NULL, NULL, 0, &n),
+	             NHI_ERR_NOT_FOUND);
+	nhi_store_close(s);
+
+	/* One index, account first: an account's keys are inserted next to
+	 * each other, not on a random page per fingerprint. */
+	leads = raw_index_leads(db);
+	cr_assert_str_eq(leads, "account");
+	free(leads);
 	free(db);
 }
