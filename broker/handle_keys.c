@@ -367,6 +367,7 @@ static int put_static_key(struct nhi_kv *rec, const struct nhi_static_key *k)
 	    (r = nhi_kv_add_str(rec, "weak", k->weak ? "yes" : "no")) < 0 ||
 	    (r = nhi_kv_add_i64(rec, "first_seen", k->first_seen)) < 0 ||
 	    (r = nhi_kv_add_i64(rec, "last_seen", k->last_seen)) < 0 ||
+	    (k->last_used > 0 && (r = nhi_kv_add_i64(rec, "last_used", k->last_used)) < 0) ||
 	    (k->options != NULL && (r = nhi_kv_add_str(rec, "options", k->options)) < 0) ||
 	    (k->comment != NULL && (r = nhi_kv_add_str(rec, "comment", k->comment)) < 0) ||
 	    (k->exception_owner != NULL &&

@@ -14,6 +14,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "names.h"
+#include "store_static_key.h"
 #include "sshkey.h"
 
 #define KEY_ID_MAX 256u
@@ -279,6 +280,22 @@ out:
 	return r;
 }
 
+/* A session opened with a static key is that key's use: its inventory
+ * rows (one per file holding it) get last_used, and the audit record says
+ * whether the key was in the inventory at all (sshd may have found it in a
+ * file the broker never read). */
+static int touch_static_key(struct nhi_call *c, const char *account, const char *fingerprint,
+                            struct nhi_audit_detail *d)
+{
+	size_t n = 0;
+	int r;
+
+	if ((r = nhi_store_static_key_touch(c->b->store, account, fingerprint,
+	                                    (int64_t)nhi_broker_now(), &n)) < 0)
+		return nhi_call_error(c, r, "cannot record the key's use: %s", nhi_strerror(r));
+	return nhi_audit_detail_bool(d, "key_inventoried", n > 0);
+}
+
 int nhi_handle_session_event(struct nhi_call *c)
 {
 	const char *user = nhi_kv_str(c->args, "user");
@@ -345,6 +362,9 @@ int nhi_handle_session_event(struct nhi_call *c)
 		goto out;
 	if (managed && is_machine(id.kind) && cred.readable && cred.permits_pty &&
 	    (r = nhi_audit_detail_bool(d, "pty_permitted", true)) < 0)
+		goto out;
+	if (strcmp(event, "open") == 0 && cred.readable && !cred.is_cert &&
+	    (r = touch_static_key(c, user, cred.key_fp, d)) < 0)
 		goto out;
 	ev.actor = c->peer->name;
 	ev.subject = user;

@@ -22,6 +22,7 @@ static const struct nhictl_field key_fields[] = {
         {"comment", "comment", NHICTL_STR, false},
         {"first_seen", "first_seen", NHICTL_TIME, false},
         {"last_seen", "last_seen", NHICTL_TIME, true},
+        {"last_used", "last_used", NHICTL_TIME, false},
         {"exception_owner", "exception_owner", NHICTL_STR, false},
         {"exception_reason", "exception_reason", NHICTL_STR, false},
         {"exception_until", "exception_until", NHICTL_TIME, false},

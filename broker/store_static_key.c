@@ -20,7 +20,7 @@ static const char sql_refresh[] =
 static const char sql_seen[] = "UPDATE static_keys SET last_seen = ?2 WHERE id = ?1";
 static const char sql_list[] =
         "SELECT fingerprint, type, bits, account, path, line, options, comment, first_seen,"
-        " last_seen, state, weak, exception_owner, exception_reason, exception_until"
+        " last_seen, state, weak, exception_owner, exception_reason, exception_until, last_used"
         " FROM static_keys"
         " WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR fingerprint = ?2)"
         " ORDER BY account, path, line, id";
@@ -181,6 +181,7 @@ static int row(sqlite3_stmt *st, struct nhi_static_key *k)
 	k->first_seen = sqlite3_column_int64(st, 8);
 	k->last_seen = sqlite3_column_int64(st, 9);
 	k->weak = sqlite3_column_int64(st, 11) != 0;
+	k->last_used = store_col_opt_int(st, 15, 0);
 	return 0;
 }
 
@@ -264,7 +265,7 @@ int nhi_store_static_key_set_state(struct nhi_store *s, const char *fingerprint,
 
 static const char sql_get[] =
         "SELECT fingerprint, type, bits, account, path, line, options, comment, first_seen,"
-        " last_seen, state, weak, exception_owner, exception_reason, exception_until"
+        " last_seen, state, weak, exception_owner, exception_reason, exception_until, last_used"
         " FROM static_keys WHERE fingerprint = ?1 AND account = ?2 AND path = ?3";
 
 int nhi_store_static_key_get(struct nhi_store *s, const char *fingerprint, const char *account,
@@ -289,5 +290,30 @@ int nhi_store_static_key_get(struct nhi_store *s, const char *fingerprint, const
 	store_release(st);
 	if (r < 0)
 		nhi_static_key_clear(ret);
+	return r;
+}
+
+/* account's rows of the key (one per file that holds it): an index search,
+ * the account leading the unique key. */
+static const char sql_touch[] =
+        "UPDATE static_keys SET last_used = ?3 WHERE account = ?1 AND fingerprint = ?2";
+
+int nhi_store_static_key_touch(struct nhi_store *s, const char *account, const char *fingerprint,
+                               int64_t when, size_t *ret_count)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	*ret_count = 0;
+	if ((r = store_prepare(s, sql_touch, &st)) < 0)
+		return r;
+	if (store_bind_text(s, st, 1, account) || store_bind_text(s, st, 2, fingerprint) ||
+	    sqlite3_bind_int64(st, 3, when) != SQLITE_OK)
+		r = NHI_ERR_STORE;
+	else
+		r = store_step_done(s, st);
+	if (r == 0)
+		*ret_count = (size_t)sqlite3_changes(s->db);
+	store_release(st);
 	return r;
 }

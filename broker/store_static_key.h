@@ -19,7 +19,8 @@ struct nhi_static_key {
 	char *options; /* as written; NULL: none */
 	char *comment; /* NULL: none */
 	int64_t first_seen, last_seen;
-	char *state; /* observed, excepted, retired */
+	int64_t last_used; /* a session opened with it (pam_nhi); 0: never */
+	char *state;       /* observed, excepted, retired */
 	bool weak;
 	char *exception_owner, *exception_reason; /* state excepted only */
 	int64_t exception_until;                  /* 0: none */
@@ -52,6 +53,10 @@ int nhi_store_static_key_set_state(struct nhi_store *s, const char *fingerprint,
  * key, so an index lookup). NHI_ERR_NOT_FOUND without one. */
 int nhi_store_static_key_get(struct nhi_store *s, const char *fingerprint, const char *account,
                              const char *path, struct nhi_static_key *ret);
+/* Sets last_used of account's rows of the key (every file holding it) to
+ * when; *ret_count gets how many rows that was (0: not in the inventory). */
+int nhi_store_static_key_touch(struct nhi_store *s, const char *account, const char *fingerprint,
+                               int64_t when, size_t *ret_count);
 void nhi_static_key_clear(struct nhi_static_key *k);
 void nhi_static_key_list_free(struct nhi_static_key *list, size_t n);
 

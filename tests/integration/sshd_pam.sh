@@ -26,7 +26,7 @@ PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -f "$PAM_SO" ] || bail_out "not built: $PAM_SO"
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
-plan 33
+plan 36
 
 # The AuthorizedPrincipalsCommandUser, and the broker's default helper_user.
 id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
@@ -351,13 +351,31 @@ else
 fi
 keys_mode observe
 
-# --- the broker stopped: the account stage answers by broker_down
+# --- a static key's use: the session opened with it sets last_used on its
+# inventory row, here found by nhictl discover in the account's own file.
+HUMAN_HOME=$(getent passwd "$HUMAN" | cut -d: -f6)
+install -d -m 0700 -o "$HUMAN" -g "$HUMAN" "$HUMAN_HOME/.ssh"
+install -m 0600 -o "$HUMAN" -g "$HUMAN" "$HUMAN_KEY.pub" "$HUMAN_HOME/.ssh/authorized_keys"
+HUMAN_FP=$("$SSH_KEYGEN" -lf "$HUMAN_KEY.pub" | awk '{print $2}')
+ctl discover --account "$HUMAN" >/dev/null 2>&1 || bail_out "nhictl discover failed"
+json_check "an inventoried static key never used has no last_used" \
+	"len(rows) == 1 and rows[0].get('last_used') is None" ctl keys show "$HUMAN_FP" --json
 if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un && [ "$NHI_SSH_OUT" = "$HUMAN" ]; then
 	pass "a managed human with a static key logs in while keys_mode is observe"
 else
 	fail "a managed human with a static key logs in while keys_mode is observe" \
 		"ssh output: $NHI_SSH_OUT"
 fi
+audit_has "... its session open names the key, found in the inventory" \
+	"any(r.get('type') == 'session' and r['detail'].get('event') == 'open'
+	     and r['detail'].get('key_fp') == '$HUMAN_FP'
+	     and r['detail'].get('key_inventoried') is True for r in rows)"
+json_check "... and the key's inventory row has last_used" \
+	"len(rows) == 1 and isinstance(rows[0].get('last_used'), int)
+	 and rows[0]['last_used'] >= rows[0]['first_seen']" \
+	ctl keys show "$HUMAN_FP" --json
+
+# --- the broker stopped: the account stage answers by broker_down
 stop_nhid
 start=$(date +%s)
 if ssh_as "$HUMAN" -i "$HUMAN_KEY" -- id -un; then

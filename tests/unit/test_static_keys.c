@@ -231,6 +231,47 @@ Test(static_keys, store_upsert_keeps_first_seen)
 	free(db);
 }
 
+/* A session opened with a static key touches every row of that account
+ * holding it, and no other account's. */
+Test(static_keys, store_touch_sets_last_used_of_the_accounts_rows)
+{
+	char *db = test_path(dir, "nhi.db");
+	struct nhi_store *s = NULL;
+	struct nhi_static_key k = {
+	        .fingerprint = "SHA256:abc",
+	        .type = "ssh-ed25519",
+	        .account = "alice",
+	        .path = "/home/alice/.ssh/authorized_keys",
+	        .line = 1,
+	        .last_seen = 100,
+	};
+	struct nhi_static_key *list = NULL;
+	int64_t first = 0;
+	bool created = false;
+	size_t n = 0, touched = 9;
+
+	cr_assert_eq(nhi_store_open(db, &s), 0);
+	cr_assert_eq(nhi_store_static_key_upsert(s, &k, &first, &created), 0);
+	k.path = "/home/alice/.ssh/authorized_keys2";
+	cr_assert_eq(nhi_store_static_key_upsert(s, &k, &first, &created), 0);
+	k.account = "bob";
+	k.path = "/home/bob/.ssh/authorized_keys";
+	cr_assert_eq(nhi_store_static_key_upsert(s, &k, &first, &created), 0);
+
+	cr_assert_eq(nhi_store_static_key_touch(s, "alice", "SHA256:abc", 500, &touched), 0);
+	cr_assert_eq(touched, 2);
+	cr_assert_eq(nhi_store_static_key_touch(s, "alice", "SHA256:other", 500, &touched), 0);
+	cr_assert_eq(touched, 0);
+	cr_assert_eq(nhi_store_static_key_list(s, NULL, "SHA256:abc", &list, &n), 0);
+	cr_assert_eq(n, 3);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(list[i].last_used, strcmp(list[i].account, "alice") == 0 ? 500 : 0,
+		             "%s %s", list[i].account, list[i].path);
+	nhi_static_key_list_free(list, n);
+	nhi_store_close(s);
+	free(db);
+}
+
 Test(static_keys, store_record_returns_state_and_refreshes)
 {
 	char *db = test_path(dir, "nhi.db");
