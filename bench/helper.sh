@@ -27,13 +27,11 @@ esac
 SPAWN=$top_builddir/bench/spawn
 HELPER_BUILT=${BENCH_HELPER:-$top_builddir/sshd_plugin/nhi-authorized-keys}
 [ -x "$SPAWN" ] && [ -x "$HELPER_BUILT" ] || bail_out "build first: bench/spawn, nhi-authorized-keys"
-id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
-	id nhi >/dev/null 2>&1 || bail_out "cannot create the nhi system user"
+helper_user_ensure
 
 broker_setup
 start_nhid
-install -d -m 0755 -o root -g root "$NHI_TMP/libexec"
-install -m 0755 -o root -g root "$HELPER_BUILT" "$NHI_TMP/libexec/nhi-authorized-keys"
+install_helpers "$HELPER_BUILT"
 HELPER=$NHI_TMP/libexec/nhi-authorized-keys
 
 USER_NAME=$(make_user) || bail_out "cannot create a user"

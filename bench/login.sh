@@ -36,8 +36,7 @@ PRINC_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -x "$SPAWN" ] && [ -x "$KEYS_BUILT" ] && [ -x "$PRINC_BUILT" ] ||
 	bail_out "build first: bench/spawn, the sshd helpers"
 SSH=$(command -v ssh) || bail_out "no ssh client"
-id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
-	id nhi >/dev/null 2>&1 || bail_out "cannot create the nhi system user"
+helper_user_ensure
 
 broker_setup
 BENCH_PIDS=()
@@ -47,8 +46,7 @@ BOT_SHELL=$NHI_TMP/bot-shell
 attested_shell "$BOT_SHELL"
 start_nhid
 
-install -d -m 0755 -o root -g root "$NHI_TMP/libexec"
-install -m 0755 -o root -g root "$KEYS_BUILT" "$PRINC_BUILT" "$NHI_TMP/libexec/"
+install_helpers "$KEYS_BUILT" "$PRINC_BUILT"
 "$SSH_KEYGEN" -q -t ed25519 -N '' -f "$NHI_TMP/host_ed25519" || bail_out "no host key"
 
 BOT=$(make_user) || bail_out "cannot create a user"

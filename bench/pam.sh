@@ -24,8 +24,7 @@ esac
 PAM_SO=$(readlink -f "$top_builddir/pam_nhi/.libs/pam_nhi.so")
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -f "$PAM_SO" ] && [ -x "$HELPER_BUILT" ] || bail_out "build first: pam_nhi.so, nhi-authorized-principals"
-id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
-	id nhi >/dev/null 2>&1 || bail_out "cannot create the nhi system user"
+helper_user_ensure
 
 broker_setup
 BENCH_PIDS=()
@@ -35,8 +34,8 @@ BOT_SHELL=$NHI_TMP/user-shell
 attested_shell "$BOT_SHELL"
 start_nhid
 
-install -d -m 0755 -o root -g root "$NHI_TMP/libexec" "$NHI_TMP/sbin"
-install -m 0755 -o root -g root "$HELPER_BUILT" "$NHI_TMP/libexec/nhi-authorized-principals"
+install -d -m 0755 -o root -g root "$NHI_TMP/sbin"
+install_helpers "$HELPER_BUILT"
 "$SSH_KEYGEN" -q -t ed25519 -N '' -f "$NHI_TMP/host_ed25519" || bail_out "no host key"
 
 BOT=$(make_user) || bail_out "cannot create a user"

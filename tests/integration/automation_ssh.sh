@@ -20,16 +20,14 @@ plan 23
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
-id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
-	id nhi >/dev/null 2>&1 || bail_out "cannot create the nhi system user"
+helper_user_ensure
 
 broker_setup
 BOT_SHELL=$NHI_TMP/bot-shell
 attested_shell "$BOT_SHELL"
 start_nhid
 
-install -d -m 0755 -o root -g root "$NHI_TMP/libexec"
-install -m 0755 -o root -g root "$HELPER_BUILT" "$NHI_TMP/libexec/nhi-authorized-principals"
+install_helpers "$HELPER_BUILT"
 
 BOT=$(make_user) || bail_out "cannot create a test user"
 OTHER=$(make_user) || bail_out "cannot create a test user"

@@ -129,3 +129,22 @@ attested_shell()
 {
 	cp /bin/bash "$1" && chmod 0755 "$1" || bail_out "cannot copy bash to $1"
 }
+
+# helper_user_ensure: the system account sshd runs nhi's helpers as
+# (Authorized*CommandUser nhi). Created once, race-safely, never removed.
+helper_user_ensure()
+{
+	id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
+		id nhi >/dev/null 2>&1 || bail_out "cannot create the helper user nhi"
+}
+
+# install_helpers BUILT...: copies each built program into
+# LIBEXEC=$NHI_TMP/libexec. sshd runs an Authorized*Command only when it
+# and every directory above it are root-owned and writable by no one else.
+install_helpers()
+{
+	LIBEXEC=$NHI_TMP/libexec
+	install -d -m 0755 -o root -g root "$LIBEXEC" &&
+		install -m 0755 -o root -g root "$@" "$LIBEXEC/" ||
+		bail_out "cannot install $* for sshd"
+}

@@ -19,8 +19,7 @@ plan 22
 for prog in nhi-authorized-keys nhi-authorized-principals nhi-issue; do
 	[ -x "$top_builddir/sshd_plugin/$prog" ] || bail_out "not built: $prog"
 done
-id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
-	id nhi >/dev/null 2>&1 || bail_out "cannot create the nhi system user"
+helper_user_ensure
 # sshd runs ForceCommand through the account's shell, and (UsePAM no)
 # refuses a locked password: '*' is no password, not a locked one.
 id nhi-login >/dev/null 2>&1 ||
@@ -31,11 +30,7 @@ id nhi-login >/dev/null 2>&1 ||
 broker_setup
 start_nhid
 
-LIBEXEC=$NHI_TMP/libexec
-install -d -m 0755 -o root -g root "$LIBEXEC"
-for prog in nhi-authorized-keys nhi-authorized-principals nhi-issue; do
-	install -m 0755 -o root -g root "$top_builddir/sshd_plugin/$prog" "$LIBEXEC/$prog"
-done
+install_helpers "$top_builddir"/sshd_plugin/{nhi-authorized-keys,nhi-authorized-principals,nhi-issue}
 
 NHI_SSHD_TAIL="Match User nhi-login
 	ForceCommand $LIBEXEC/nhi-issue -c $CONF"

@@ -12,16 +12,12 @@ plan 7
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-keys
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
-id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
-	id nhi >/dev/null || bail_out "cannot create the helper user nhi"
+helper_user_ensure
 
 broker_setup "$(printf '[sshd]\nhelper_timeout_ms = 3000')"
 start_nhid
 
-# sshd runs AuthorizedKeysCommand only from root-owned, non-writable dirs.
-LIBEXEC=$NHI_TMP/libexec
-mkdir -m 0755 "$LIBEXEC"
-install -m 0755 "$HELPER_BUILT" "$LIBEXEC/nhi-authorized-keys"
+install_helpers "$HELPER_BUILT"
 HELPER=$LIBEXEC/nhi-authorized-keys
 start_sshd "AuthorizedKeysCommand $HELPER -c $CONF %u %U %f %t %k" \
 	"AuthorizedKeysCommandUser nhi"

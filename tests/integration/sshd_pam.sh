@@ -29,8 +29,7 @@ HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 plan 36
 
 # The AuthorizedPrincipalsCommandUser, and the broker's default helper_user.
-id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
-	id nhi >/dev/null 2>&1 || bail_out "cannot create the nhi system user"
+helper_user_ensure
 
 broker_setup "[sshd]
 keys_mode = observe"
@@ -38,8 +37,7 @@ BOT_SHELL=$NHI_TMP/bot-shell
 attested_shell "$BOT_SHELL"
 start_nhid
 
-install -d -m 0755 -o root -g root "$NHI_TMP/libexec"
-install -m 0755 -o root -g root "$HELPER_BUILT" "$NHI_TMP/libexec/nhi-authorized-principals"
+install_helpers "$HELPER_BUILT"
 HELPER=$NHI_TMP/libexec/nhi-authorized-principals
 
 BOT=$(make_user) && HUMAN=$(make_user) && STRANGER=$(make_user) ||

@@ -18,8 +18,7 @@ plan 26
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
 # The AuthorizedPrincipalsCommandUser, and the broker's default helper_user.
-id nhi >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nhi ||
-	id nhi >/dev/null 2>&1 || bail_out "cannot create the nhi system user"
+helper_user_ensure
 
 broker_setup
 BOT_SHELL=$NHI_TMP/bot-shell
@@ -27,8 +26,7 @@ attested_shell "$BOT_SHELL"
 start_nhid
 
 # sshd runs the helper only from a root-owned path nobody else can write.
-install -d -m 0755 -o root -g root "$NHI_TMP/libexec"
-install -m 0755 -o root -g root "$HELPER_BUILT" "$NHI_TMP/libexec/nhi-authorized-principals"
+install_helpers "$HELPER_BUILT"
 HELPER=$NHI_TMP/libexec/nhi-authorized-principals
 
 BOT=$(make_user) || bail_out "cannot create a test user"
