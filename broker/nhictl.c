@@ -59,6 +59,19 @@ int nhictl_usage_error(const char *cmd, const char *fmt, ...)
 	return NHICTL_EXIT_USAGE;
 }
 
+int nhictl_subcommand_start(int argc, char **argv, void (*cmd_usage)(FILE *f))
+{
+	if (argc < 2) {
+		cmd_usage(stderr);
+		return NHICTL_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		cmd_usage(stdout);
+		return NHICTL_EXIT_OK;
+	}
+	return NHICTL_GO_ON;
+}
+
 int nhictl_common_opt(struct nhictl *ctl, const char *cmd, int opt, char **argv,
                       void (*cmd_usage)(FILE *f))
 {

@@ -40,6 +40,11 @@ int nhictl_load_config(const struct nhictl *ctl, struct nhi_config **ret_cfg);
 
 /* "nhictl CMD: <message>" on stderr; returns NHICTL_EXIT_USAGE. */
 int nhictl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The start every "nhictl NOUN SUBCOMMAND ..." shares: no subcommand is a
+ * usage error, -h/--help prints the usage. Returns the exit code to end
+ * with, or NHICTL_GO_ON when argv[1] is a subcommand to dispatch. */
+#define NHICTL_GO_ON (-1)
+int nhictl_subcommand_start(int argc, char **argv, void (*cmd_usage)(FILE *f));
 /* The options every subcommand takes (-h/--help, -j/--json) and getopt's
  * complaints, for a getopt_long loop run with opterr = 0 and shortopts
  * starting with ':'. Returns NHICTL_OPT_OWN when opt is the subcommand's

@@ -266,14 +266,8 @@ int nhictl_cmd_audit(struct nhictl *ctl, int argc, char **argv)
 	char cmd[32];
 	int opt, rc;
 
-	if (sub == NULL) {
-		usage_audit(stderr);
-		return NHICTL_EXIT_USAGE;
-	}
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		usage_audit(stdout);
-		return NHICTL_EXIT_OK;
-	}
+	if ((rc = nhictl_subcommand_start(argc, argv, usage_audit)) != NHICTL_GO_ON)
+		return rc;
 	if (strcmp(sub, "verify") != 0 && strcmp(sub, "export") != 0 && strcmp(sub, "tail") != 0)
 		return nhictl_usage_error("audit", "unknown subcommand '%s'", sub);
 	snprintf(cmd, sizeof(cmd), "audit %s", sub);

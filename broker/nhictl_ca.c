@@ -76,17 +76,12 @@ static int call_and_print(struct nhictl *ctl, uint8_t type, bool list)
 
 int nhictl_cmd_ca(struct nhictl *ctl, int argc, char **argv)
 {
-	const char *sub = argc > 1 ? argv[1] : NULL;
-	int rc;
+	const char *sub;
+	int rc = nhictl_subcommand_start(argc, argv, usage_ca);
 
-	if (sub == NULL) {
-		usage_ca(stderr);
-		return NHICTL_EXIT_USAGE;
-	}
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		usage_ca(stdout);
-		return NHICTL_EXIT_OK;
-	}
+	if (rc != NHICTL_GO_ON)
+		return rc;
+	sub = argv[1];
 	if (strcmp(sub, "show") != 0 && strcmp(sub, "rotate") != 0)
 		return nhictl_usage_error("ca", "unknown subcommand '%s'", sub);
 	rc = only_common(ctl, strcmp(sub, "show") == 0 ? "ca show" : "ca rotate", argc - 1,

@@ -131,16 +131,12 @@ static int grant_decide(struct nhictl *ctl, const char *action, int argc, char *
 
 int nhictl_cmd_grant(struct nhictl *ctl, int argc, char **argv)
 {
-	const char *sub = argc > 1 ? argv[1] : NULL;
+	const char *sub;
+	int rc = nhictl_subcommand_start(argc, argv, usage_grant);
 
-	if (sub == NULL) {
-		usage_grant(stderr);
-		return NHICTL_EXIT_USAGE;
-	}
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		usage_grant(stdout);
-		return NHICTL_EXIT_OK;
-	}
+	if (rc != NHICTL_GO_ON)
+		return rc;
+	sub = argv[1];
 	if (strcmp(sub, "list") == 0)
 		return grant_list(ctl, argc - 1, argv + 1);
 	if (strcmp(sub, "approve") == 0 || strcmp(sub, "deny") == 0 || strcmp(sub, "revoke") == 0)

@@ -189,16 +189,12 @@ static int group_member(struct nhictl *ctl, const char *sub, int argc, char **ar
 
 int nhictl_cmd_group(struct nhictl *ctl, int argc, char **argv)
 {
-	const char *sub = argc > 1 ? argv[1] : NULL;
+	const char *sub;
+	int rc = nhictl_subcommand_start(argc, argv, usage_group);
 
-	if (sub == NULL) {
-		usage_group(stderr);
-		return NHICTL_EXIT_USAGE;
-	}
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		usage_group(stdout);
-		return NHICTL_EXIT_OK;
-	}
+	if (rc != NHICTL_GO_ON)
+		return rc;
+	sub = argv[1];
 	if (strcmp(sub, "add") == 0)
 		return group_add(ctl, argc - 1, argv + 1);
 	if (strcmp(sub, "list") == 0)

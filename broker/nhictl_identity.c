@@ -420,16 +420,12 @@ static int identity_one(struct nhictl *ctl, int argc, char **argv, const char *s
 
 int nhictl_cmd_identity(struct nhictl *ctl, int argc, char **argv)
 {
-	const char *sub = argc > 1 ? argv[1] : NULL;
+	const char *sub;
+	int rc = nhictl_subcommand_start(argc, argv, usage_identity);
 
-	if (sub == NULL) {
-		usage_identity(stderr);
-		return NHICTL_EXIT_USAGE;
-	}
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		usage_identity(stdout);
-		return NHICTL_EXIT_OK;
-	}
+	if (rc != NHICTL_GO_ON)
+		return rc;
+	sub = argv[1];
 	if (strcmp(sub, "add") == 0)
 		return identity_change(ctl, argc - 1, argv + 1, false);
 	if (strcmp(sub, "set") == 0)

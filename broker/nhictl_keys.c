@@ -118,16 +118,12 @@ static int keys_show(struct nhictl *ctl, int argc, char **argv)
 
 int nhictl_cmd_keys(struct nhictl *ctl, int argc, char **argv)
 {
-	const char *sub = argc > 1 ? argv[1] : NULL;
+	const char *sub;
+	int rc = nhictl_subcommand_start(argc, argv, usage_keys);
 
-	if (sub == NULL) {
-		usage_keys(stderr);
-		return NHICTL_EXIT_USAGE;
-	}
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		usage_keys(stdout);
-		return NHICTL_EXIT_OK;
-	}
+	if (rc != NHICTL_GO_ON)
+		return rc;
+	sub = argv[1];
 	if (strcmp(sub, "list") == 0)
 		return keys_list(ctl, argc - 1, argv + 1);
 	if (strcmp(sub, "show") == 0)
