@@ -28,8 +28,8 @@ helper_user_ensure
 
 broker_setup
 BENCH_PIDS=()
-trap 'for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done;
-	stop_nhid; nhi_on_exit' EXIT
+trap 'bench_rc=$?; for p in "${BENCH_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done;
+	stop_nhid; (exit "$bench_rc"); nhi_on_exit' EXIT
 BOT_SHELL=$NHI_TMP/user-shell
 attested_shell "$BOT_SHELL"
 start_nhid

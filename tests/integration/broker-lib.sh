@@ -34,8 +34,9 @@ broker_setup()
 		[ -z "${1:-}" ] || printf '\n%s\n' "$1"
 	} >"$CONF"
 	chmod 0644 "$CONF"
-	# Runs before lib.sh's cleanup removes the temp dir.
-	trap 'stop_nhid; nhi_on_exit' EXIT
+	# Runs before lib.sh's cleanup removes the temp dir; nhi_on_exit reads
+	# the script's exit status from $?, so it is handed on.
+	trap 'nhi_rc=$?; stop_nhid; (exit "$nhi_rc"); nhi_on_exit' EXIT
 }
 
 # start_nhid [NHID-ARGS...]: starts nhid and waits until `nhi status`

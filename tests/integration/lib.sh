@@ -96,6 +96,7 @@ check()
 bail_out()
 {
 	echo "Bail out! $*"
+	NHI_BAILED=1
 	exit 1
 }
 
@@ -175,6 +176,8 @@ nhi_on_exit()
 		[ "$rc" -eq 0 ] && rc=1
 	fi
 	[ "$NHI_TAP_FAILED" -gt 0 ] && [ "$rc" -eq 0 ] && rc=1
+	# A test's own EXIT trap may have run commands first, losing $?.
+	[ "${NHI_BAILED:-0}" -eq 1 ] && [ "$rc" -eq 0 ] && rc=1
 	exit "$rc"
 }
 
