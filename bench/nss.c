@@ -198,8 +198,8 @@ static int cmd_run(unsigned n, const char *nhi_so, const char *cache_path)
  * same draw as `run`, untimed per lookup: bench/nss.sh runs this under
  * strace and counts the system calls between the markers. One lookup of
  * each kind comes first, so the module's start-up (open, map) is outside. */
-static int cmd_syscalls(unsigned n, const char *nhi_so, const char *cache_path,
-                        const char *module, unsigned long lookups)
+static int cmd_syscalls(unsigned n, const char *nhi_so, const char *cache_path, const char *module,
+                        unsigned long lookups)
 {
 	struct module mods[] = {
 	        {.name = "nhi", .so = nhi_so},
