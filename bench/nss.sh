@@ -192,7 +192,7 @@ for n in 10 10000 100000; do
 		fi
 		awk -v n="$n" -v m="$m" -v l="$lookups" -v t="$total" -v s="$stats" -v ms="$ms" \
 			-v b="$bound" -v top="$top" -v v="$verdict" 'BEGIN {
-			printf "%7d  %-6s %9d %10.4f %10.4f %7d %10.1f %8s  %s%s\n",
+			printf "%7d  %-6s %9d %10.3g %10.3g %7d %10.1f %8s  %s%s\n",
 				n, m, l, t / l, s / l, s, ms, b, top, v }'
 	done
 done
