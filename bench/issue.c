@@ -6,7 +6,11 @@
  *              every answer means the certificate's record and audit event
  *              were committed;
  *   ssh-keygen one `ssh-keygen -s` process per certificate;
- *   raw        libsodium crypto_sign_detached over ~350 bytes.
+ *   raw        libsodium crypto_sign_detached over ~350 bytes;
+ *   floor      whoami calls from 64 clients to the same nhid: the same
+ *              connection, peer credentials and attestation of the caller
+ *              as a certificate request, but no signature and nothing
+ *              written; no issuance can be faster than this round trip.
  *
  * The benchmark starts nhid itself, as the calling user: its configuration
  * names the caller's primary group as the admin group, so the benchmark can
@@ -46,7 +50,8 @@
 #define IDENTITY        "bench-bot"
 
 static const unsigned concurrency[] = {1, 8, 64};
-#define N_LEVELS (sizeof(concurrency) / sizeof(concurrency[0]))
+#define N_LEVELS      (sizeof(concurrency) / sizeof(concurrency[0]))
+#define FLOOR_CLIENTS 64u
 
 struct opts {
 	const char *nhid;
@@ -59,6 +64,7 @@ struct opts {
 /* The work shared by the client threads of one level. */
 struct level {
 	const char *socket_path;
+	enum nhi_msg_type type; /* NHI_MSG_CERT_REQUEST, or NHI_MSG_WHOAMI for the floor */
 	struct nhi_buf **blobs; /* public key blobs, made before the clock */
 	unsigned n;
 	atomic_uint next;
@@ -317,32 +323,58 @@ static void add_identity(const char *sock)
 	nhi_kv_clear(&args);
 }
 
+/* A certificate for the i-th key: the answer must carry one, with a serial. */
+static int cert_request(struct level *lv, unsigned i, struct nhi_msg_reply *reply)
+{
+	struct nhi_kv args;
+	uint64_t serial;
+	int r;
+
+	nhi_kv_init(&args);
+	if ((r = nhi_kv_add_str(&args, "identity", IDENTITY)) < 0 ||
+	    (r = nhi_kv_add(&args, "public_key", nhi_buf_ptr(lv->blobs[i]),
+	                    nhi_buf_len(lv->blobs[i]))) < 0 ||
+	    (r = call(lv->socket_path, NHI_MSG_CERT_REQUEST, &args, reply)) < 0)
+		goto out;
+	if (reply->n_records < 1 || nhi_kv_find(&reply->records[0], "certificate") == NULL)
+		r = NHI_ERR_PROTOCOL;
+	else
+		r = nhi_kv_u64(&reply->records[0], "serial", &serial);
+out:
+	nhi_kv_clear(&args);
+	return r;
+}
+
+/* The floor: the answer must carry the attested executable. */
+static int whoami(struct level *lv, struct nhi_msg_reply *reply)
+{
+	struct nhi_kv none;
+	int r;
+
+	nhi_kv_init(&none);
+	if ((r = call(lv->socket_path, NHI_MSG_WHOAMI, &none, reply)) == 0 &&
+	    (reply->n_records < 1 || nhi_kv_str(&reply->records[0], "exe") == NULL))
+		r = NHI_ERR_PROTOCOL;
+	return r;
+}
+
 static void *client(void *arg)
 {
 	struct level *lv = arg;
 	struct nhi_msg_reply reply;
-	struct nhi_kv args;
 	unsigned i;
-	uint64_t serial;
 	int r;
 
 	while ((i = atomic_fetch_add(&lv->next, 1)) < lv->n) {
-		nhi_kv_init(&args);
-		if ((r = nhi_kv_add_str(&args, "identity", IDENTITY)) < 0 ||
-		    (r = nhi_kv_add(&args, "public_key", nhi_buf_ptr(lv->blobs[i]),
-		                    nhi_buf_len(lv->blobs[i]))) < 0 ||
-		    (r = call(lv->socket_path, NHI_MSG_CERT_REQUEST, &args, &reply)) < 0 ||
-		    (r = reply.n_records < 1 ? NHI_ERR_PROTOCOL : 0) < 0 ||
-		    (r = nhi_kv_find(&reply.records[0], "certificate") == NULL ? NHI_ERR_PROTOCOL
-		                                                               : 0) < 0 ||
-		    (r = nhi_kv_u64(&reply.records[0], "serial", &serial)) < 0) {
+		memset(&reply, 0, sizeof(reply));
+		r = lv->type == NHI_MSG_WHOAMI ? whoami(lv, &reply) : cert_request(lv, i, &reply);
+		nhi_msg_reply_clear(&reply);
+		if (r < 0) {
 			int zero = 0;
 
 			atomic_fetch_add(&lv->failed, 1);
 			atomic_compare_exchange_strong(&lv->first_error, &zero, r);
 		}
-		nhi_msg_reply_clear(&reply);
-		nhi_kv_clear(&args);
 	}
 	return NULL;
 }
@@ -385,10 +417,11 @@ struct cpu_use {
 	double nhid_us, clients_us;
 };
 
-static double bench_broker(const char *sock, pid_t nhid, unsigned threads, unsigned n,
-                           unsigned *ret_failed, struct cpu_use *ret_cpu)
+static double bench_broker(const char *sock, pid_t nhid, enum nhi_msg_type type,
+                           unsigned threads, unsigned n, unsigned *ret_failed,
+                           struct cpu_use *ret_cpu)
 {
-	struct level lv = {.socket_path = sock, .n = n};
+	struct level lv = {.socket_path = sock, .type = type, .n = n};
 	pthread_t *tids;
 	double t0, t, cpu_nhid, cpu_self;
 	int r;
@@ -446,9 +479,9 @@ int main(int argc, char **argv)
 {
 	struct opts o = {"./broker/nhid", NULL, 5000, 100, 20000};
 	const char *tmpdir = getenv("TMPDIR");
-	double raw, keygen, rate[N_LEVELS];
-	struct cpu_use cpu[N_LEVELS];
-	unsigned failed[N_LEVELS];
+	double raw, keygen, rate[N_LEVELS], floor_rate;
+	struct cpu_use cpu[N_LEVELS], floor_cpu;
+	unsigned failed[N_LEVELS], floor_failed;
 	char *dir, *sock;
 	pid_t nhid;
 	int c, status;
@@ -491,9 +524,12 @@ int main(int argc, char **argv)
 
 	/* A short warm-up, so that the first level does not pay for the page
 	 * cache and the WAL file's creation. */
-	bench_broker(sock, nhid, 8, 200, &failed[0], NULL);
+	bench_broker(sock, nhid, NHI_MSG_CERT_REQUEST, 8, 200, &failed[0], NULL);
 	for (size_t i = 0; i < N_LEVELS; i++)
-		rate[i] = bench_broker(sock, nhid, concurrency[i], o.certs, &failed[i], &cpu[i]);
+		rate[i] = bench_broker(sock, nhid, NHI_MSG_CERT_REQUEST, concurrency[i], o.certs,
+		                       &failed[i], &cpu[i]);
+	floor_rate = bench_broker(sock, nhid, NHI_MSG_WHOAMI, FLOOR_CLIENTS, o.certs,
+	                          &floor_failed, &floor_cpu);
 	raw = bench_raw(o.raw);
 	keygen = bench_keygen(o.keygen, dir, o.keygen_certs);
 
@@ -518,19 +554,26 @@ int main(int argc, char **argv)
 		printf("  %-34s %10.0f certs/s      %9.1f us each%s\n", label, rate[i],
 		       1e6 / rate[i], failed[i] > 0 ? "  (with failures)" : "");
 	}
+	printf("  %-34s %10.0f calls/s      %9.1f us each%s\n", "floor: whoami, 64 clients",
+	       floor_rate, 1e6 / floor_rate, floor_failed > 0 ? "  (with failures)" : "");
 	/* The machine's CPUs are shared by nhid and the clients: where a
 	 * certificate's CPU time went says which side a faster rate needs. */
 	printf("CPU per certificate (user + system):\n");
 	for (size_t i = 0; i < N_LEVELS; i++)
 		printf("  nhid, %2u client%s  nhid %7.1f us   clients %7.1f us\n", concurrency[i],
 		       concurrency[i] == 1 ? " " : "s", cpu[i].nhid_us, cpu[i].clients_us);
+	printf("  floor, %2u clients  nhid %7.1f us   clients %7.1f us\n", FLOOR_CLIENTS,
+	       floor_cpu.nhid_us, floor_cpu.clients_us);
 	printf("ratios (design budget: >= 50x ssh-keygen, >= 50%% of raw signing):\n");
 	for (size_t i = 0; i < N_LEVELS; i++)
 		printf("  nhid, %2u client%s  %8.0fx ssh-keygen  %6.1f%% of raw signing\n",
 		       concurrency[i], concurrency[i] == 1 ? " " : "s", rate[i] / keygen,
 		       100.0 * rate[i] / raw);
+	printf("  floor, %2u clients  %8.0fx ssh-keygen  %6.1f%% of raw signing"
+	       "  (no certificate: the round trip alone)\n",
+	       FLOOR_CLIENTS, floor_rate / keygen, 100.0 * floor_rate / raw);
 	for (size_t i = 0; i < N_LEVELS; i++)
 		if (failed[i] > 0)
 			return 1;
-	return 0;
+	return floor_failed > 0 ? 1 : 0;
 }

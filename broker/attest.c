@@ -395,15 +395,16 @@ out:
 	return r;
 }
 
+char *nhi_attest_resolve_tool(const char *path)
+{
+	char *resolved = realpath(path, NULL);
+
+	return resolved != NULL ? resolved : strdup(path);
+}
+
 static bool is_self(const char *exe, bool deleted, const char *self_exe)
 {
-	char resolved[PATH_MAX];
-
-	if (self_exe == NULL || deleted)
-		return false;
-	if (realpath(self_exe, resolved) != NULL)
-		return strcmp(exe, resolved) == 0;
-	return strcmp(exe, self_exe) == 0;
+	return self_exe != NULL && !deleted && strcmp(exe, self_exe) == 0;
 }
 
 /* The parent of pid, when it is a process of uid (real, effective, and

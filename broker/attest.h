@@ -21,9 +21,9 @@
  * must be owned by the expected uid; otherwise NHI_ERR_ATTESTATION.
  *
  * The nhi tool: when the caller's executable is the nhi tool itself (the
- * path nhid was given as the nhi tool, b->self_exe, compared after
- * resolving links), executable and unit selectors must describe the program
- * that ran nhi. So its PARENT process is attested instead, and only when
+ * path nhid was given as the nhi tool, b->self_exe, with its links
+ * resolved once at start), executable and unit selectors must describe
+ * the program that ran nhi. So its PARENT process is attested instead, and only when
  * the parent's real and effective uids and the owner of its /proc entry
  * equal the caller's uid: a process of another uid can never stand in.
  *
@@ -60,8 +60,15 @@ struct nhi_attestation {
  * (the peer credentials). */
 int nhi_attest_process(pid_t pid, uid_t uid, gid_t gid, struct nhi_attestation *ret);
 
+/* The nhi tool's path with every link resolved, as /proc/PID/exe names
+ * it (the path itself when it cannot be resolved); NULL when out of
+ * memory. Resolved once, not per request: a link changed later takes
+ * effect when nhid restarts. */
+char *nhi_attest_resolve_tool(const char *path);
+
 /* Attests the caller (pid, uid, gid from SO_PEERCRED), stepping to its
- * parent when it is the nhi tool at self_exe (NULL: never). */
+ * parent when it is the nhi tool at self_exe (NULL: never), a path as
+ * nhi_attest_resolve_tool returns it. */
 int nhi_attest_caller(pid_t pid, uid_t uid, gid_t gid, const char *self_exe,
                       struct nhi_attestation *ret);
 

@@ -34,7 +34,8 @@
 #include "keys_record.h"
 #include "store_static_key.h"
 
-#define KEYS_REPLY_MAX   200u /* records in one keys-list answer */
+#define KEYS_PAGE_MAX    200u /* records in one keys-list answer */
+#define KEYS_PAGE_BUDGET (160u * 1024u) /* bytes of them, well inside one frame */
 #define KEYS_MATCH_MAX   16u  /* lines for one offered key: sshd needs one */
 #define CHAIN_LINES_MAX  32u  /* chained lines in one query, as the helper keeps */
 #define CHAIN_SOURCE_MAX 512u
@@ -380,23 +381,34 @@ static int put_static_key(struct nhi_kv *rec, const struct nhi_static_key *k)
 	return 0;
 }
 
+/* A page of rows in id order, after_id on (a listing asks again after
+ * the last id it got, until a page comes back empty), cut short before
+ * the answer could outgrow one frame. */
 static int reply_list(struct nhi_call *c, const char *account, const char *fingerprint)
 {
 	struct nhi_static_key *list = NULL;
+	uint64_t after = 0;
+	size_t n = 0, budget = 0;
 	struct nhi_kv *rec;
-	size_t n = 0;
 	int r;
 
-	r = nhi_store_static_key_list(c->b->store, account, fingerprint, &list, &n);
+	if (nhi_kv_find(c->args, "after_id") != NULL &&
+	    (nhi_kv_u64(c->args, "after_id", &after) < 0 || after > INT64_MAX))
+		return nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT, "invalid after_id");
+	r = nhi_store_static_key_page(c->b->store, account, fingerprint, (int64_t)after,
+	                              KEYS_PAGE_MAX, &list, &n);
 	if (r < 0)
 		return nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
-	if (fingerprint != NULL && n == 0)
+	if (fingerprint != NULL && n == 0 && after == 0)
 		r = nhi_call_error(c, NHI_ERR_NOT_FOUND, "no static key %s", fingerprint);
-	for (size_t i = 0; i < n && i < KEYS_REPLY_MAX && r == 0; i++)
-		if ((r = nhi_call_add_record(c, &rec)) == 0)
-			r = put_static_key(rec, &list[i]);
-	if (r == 0 && n > KEYS_REPLY_MAX)
-		r = nhi_call_message(c, "%zu static keys; the first %u shown", n, KEYS_REPLY_MAX);
+	for (size_t i = 0; i < n && budget < KEYS_PAGE_BUDGET && r == 0; i++) {
+		if ((r = nhi_call_add_record(c, &rec)) < 0 ||
+		    (r = nhi_kv_add_i64(rec, "id", list[i].id)) < 0 ||
+		    (r = put_static_key(rec, &list[i])) < 0)
+			break;
+		for (size_t k = 0; k < rec->n; k++)
+			budget += rec->items[k].len + 16;
+	}
 	nhi_static_key_list_free(list, n);
 	return r;
 }

@@ -43,6 +43,71 @@ static void usage_keys(FILE *f)
 	           "  -h, --help      this help\n");
 }
 
+/* Every page of a keys listing narrowed by key = value (value NULL: all
+ * keys), asked again after the last id until a page comes back empty. */
+static int fetch_keys(struct nhictl *ctl, enum nhi_msg_type type, const char *key,
+                      const char *value, struct nhi_kv **ret_all, size_t *ret_n)
+{
+	struct nhi_msg_reply reply = {0};
+	struct nhi_kv args;
+	const char *last;
+	int rc;
+
+	nhi_kv_init(&args);
+	for (;;) {
+		nhi_kv_clear(&args);
+		last = *ret_n > 0 ? nhi_kv_str(&(*ret_all)[*ret_n - 1], "id") : NULL;
+		if ((value != NULL && nhi_kv_add_str(&args, key, value) < 0) ||
+		    (last != NULL && nhi_kv_add_str(&args, "after_id", last) < 0)) {
+			rc = NHICTL_EXIT_FAILED;
+			break;
+		}
+		if ((rc = nhictl_call(ctl, type, &args, &reply)) != NHICTL_EXIT_OK ||
+		    reply.n_records == 0)
+			break;
+		if (nhictl_records_take(ret_all, ret_n, &reply) < 0) {
+			rc = NHICTL_EXIT_FAILED;
+			break;
+		}
+		nhi_msg_reply_clear(&reply);
+	}
+	nhi_msg_reply_clear(&reply);
+	nhi_kv_clear(&args);
+	return rc;
+}
+
+static int64_t field_i64(const struct nhi_kv *rec, const char *key)
+{
+	int64_t v = 0;
+
+	(void)nhi_kv_i64(rec, key, &v);
+	return v;
+}
+
+static int cmp_text(const struct nhi_kv *a, const struct nhi_kv *b, const char *key)
+{
+	const char *x = nhi_kv_str(a, key), *y = nhi_kv_str(b, key);
+
+	return strcmp(x != NULL ? x : "", y != NULL ? y : "");
+}
+
+/* Pages come in the store's order; people read keys by account, file and
+ * line. */
+static int by_account_path_line(const void *pa, const void *pb)
+{
+	const struct nhi_kv *a = pa, *b = pb;
+	int64_t x, y;
+	int c;
+
+	if ((c = cmp_text(a, b, "account")) != 0 || (c = cmp_text(a, b, "path")) != 0)
+		return c;
+	if ((x = field_i64(a, "line")) != (y = field_i64(b, "line")))
+		return x < y ? -1 : 1;
+	x = field_i64(a, "id");
+	y = field_i64(b, "id");
+	return (x > y) - (x < y);
+}
+
 static int keys_list(struct nhictl *ctl, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -51,9 +116,9 @@ static int keys_list(struct nhictl *ctl, int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	struct nhi_msg_reply reply = {0};
-	struct nhi_kv args;
+	struct nhi_kv *all = NULL;
 	const char *account = NULL;
+	size_t n = 0;
 	int opt, rc;
 
 	optind = 0;
@@ -66,30 +131,20 @@ static int keys_list(struct nhictl *ctl, int argc, char **argv)
 	}
 	if (optind < argc)
 		return nhictl_usage_error("keys list", "unexpected argument '%s'", argv[optind]);
-	nhi_kv_init(&args);
-	if (account != NULL && nhi_kv_add_str(&args, "account", account) < 0)
-		rc = NHICTL_EXIT_FAILED;
-	else
-		rc = nhictl_call(ctl, NHI_MSG_KEYS_LIST, &args, &reply);
+	rc = fetch_keys(ctl, NHI_MSG_KEYS_LIST, "account", account, &all, &n);
 	if (rc == NHICTL_EXIT_OK) {
-		nhictl_print_list(ctl, key_fields, N_KEY_FIELDS, reply.records, reply.n_records);
-		if (reply.message != NULL && reply.message[0] != '\0') {
-			char buf[256];
-
-			fprintf(stderr, "nhictl: %s\n",
-			        nhictl_clean(reply.message, buf, sizeof(buf)));
-		}
+		qsort(all, n, sizeof(*all), by_account_path_line);
+		nhictl_print_list(ctl, key_fields, N_KEY_FIELDS, all, n);
 	}
-	nhi_kv_clear(&args);
-	nhi_msg_reply_clear(&reply);
+	nhictl_records_free(all, n);
 	return rc;
 }
 
 static int keys_show(struct nhictl *ctl, int argc, char **argv)
 {
-	struct nhi_msg_reply reply = {0};
-	struct nhi_kv args;
+	struct nhi_kv *all = NULL;
 	const char *fp;
+	size_t n = 0;
 	int rc;
 
 	if ((rc = nhictl_one_arg(ctl, "keys show", argc, argv, usage_keys, "FINGERPRINT", &fp)) !=
@@ -100,19 +155,16 @@ static int keys_show(struct nhictl *ctl, int argc, char **argv)
 		                          "invalid fingerprint '%s': SHA256:..., as ssh-keygen -lf "
 		                          "prints it",
 		                          fp);
-	nhi_kv_init(&args);
-	if (nhi_kv_add_str(&args, "fingerprint", fp) < 0)
-		rc = NHICTL_EXIT_FAILED;
-	else
-		rc = nhictl_call(ctl, NHI_MSG_KEYS_SHOW, &args, &reply);
+	rc = fetch_keys(ctl, NHI_MSG_KEYS_SHOW, "fingerprint", fp, &all, &n);
+	if (rc == NHICTL_EXIT_OK)
+		qsort(all, n, sizeof(*all), by_account_path_line);
 	/* One key may sit in several files: one item per file. */
-	for (size_t i = 0; rc == NHICTL_EXIT_OK && i < reply.n_records; i++) {
+	for (size_t i = 0; rc == NHICTL_EXIT_OK && i < n; i++) {
 		if (i > 0 && !ctl->json)
 			printf("\n");
-		nhictl_print_item(ctl, key_fields, N_KEY_FIELDS, &reply.records[i]);
+		nhictl_print_item(ctl, key_fields, N_KEY_FIELDS, &all[i]);
 	}
-	nhi_kv_clear(&args);
-	nhi_msg_reply_clear(&reply);
+	nhictl_records_free(all, n);
 	return rc;
 }
 

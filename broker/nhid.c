@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attest.h"
 #include "breakglass_spool.h"
 #include "broker.h"
 #include "err.h"
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	nhi_log_set_level(b->cfg->log_level);
-	if ((b->self_exe = strdup(nhi_path)) == NULL) {
+	if ((b->self_exe = nhi_attest_resolve_tool(nhi_path)) == NULL) {
 		r = NHI_ERR_ALLOC;
 		goto out;
 	}

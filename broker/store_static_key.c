@@ -18,12 +18,17 @@ static const char sql_refresh[] =
         "UPDATE static_keys SET type = ?2, bits = ?3, line = ?4, options = ?5, comment = ?6,"
         " last_seen = ?7, weak = ?8 WHERE id = ?1";
 static const char sql_seen[] = "UPDATE static_keys SET last_seen = ?2 WHERE id = ?1";
+#define KEY_COLUMNS                                                                           \
+	"SELECT fingerprint, type, bits, account, path, line, options, comment, first_seen,"  \
+	" last_seen, state, weak, exception_owner, exception_reason, exception_until,"        \
+	" last_used, id FROM static_keys"
 static const char sql_list[] =
-        "SELECT fingerprint, type, bits, account, path, line, options, comment, first_seen,"
-        " last_seen, state, weak, exception_owner, exception_reason, exception_until, last_used"
-        " FROM static_keys"
-        " WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR fingerprint = ?2)"
-        " ORDER BY account, path, line, id";
+        KEY_COLUMNS " WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR fingerprint = ?2)"
+                    " ORDER BY account, path, line, id";
+/* By id, the table's own order: a page costs its rows, not a sort of all. */
+static const char sql_page[] =
+        KEY_COLUMNS " WHERE id > ?3 AND (?1 IS NULL OR account = ?1)"
+                    " AND (?2 IS NULL OR fingerprint = ?2) ORDER BY id LIMIT ?4";
 
 /* Whether a text column holds v (both NULL counts). */
 static bool col_is(sqlite3_stmt *st, int col, const char *v)
@@ -182,23 +187,19 @@ static int row(sqlite3_stmt *st, struct nhi_static_key *k)
 	k->last_seen = sqlite3_column_int64(st, 9);
 	k->weak = sqlite3_column_int64(st, 11) != 0;
 	k->last_used = store_col_opt_int(st, 15, 0);
+	k->id = sqlite3_column_int64(st, 16);
 	return 0;
 }
 
-int nhi_store_static_key_list(struct nhi_store *s, const char *account, const char *fingerprint,
-                              struct nhi_static_key **ret_list, size_t *ret_n)
+/* Every row st yields, into a list. */
+static int collect(struct nhi_store *s, sqlite3_stmt *st, int r, struct nhi_static_key **ret_list,
+                   size_t *ret_n)
 {
 	struct nhi_static_key *list = NULL, *grown;
-	sqlite3_stmt *st = NULL;
 	size_t n = 0, cap = 0;
-	int r;
 
 	*ret_list = NULL;
 	*ret_n = 0;
-	r = store_prepare(s, sql_list, &st);
-	if (r == 0 &&
-	    (store_bind_text(s, st, 1, account) || store_bind_text(s, st, 2, fingerprint)))
-		r = NHI_ERR_STORE;
 	while (r == 0 && (r = store_step(s, st)) == 1) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -219,6 +220,35 @@ int nhi_store_static_key_list(struct nhi_store *s, const char *account, const ch
 	*ret_list = list;
 	*ret_n = n;
 	return 0;
+}
+
+int nhi_store_static_key_list(struct nhi_store *s, const char *account, const char *fingerprint,
+                              struct nhi_static_key **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = store_prepare(s, sql_list, &st);
+	if (r == 0 &&
+	    (store_bind_text(s, st, 1, account) || store_bind_text(s, st, 2, fingerprint)))
+		r = NHI_ERR_STORE;
+	return collect(s, st, r, ret_list, ret_n);
+}
+
+int nhi_store_static_key_page(struct nhi_store *s, const char *account, const char *fingerprint,
+                              int64_t after_id, size_t limit, struct nhi_static_key **ret_list,
+                              size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = store_prepare(s, sql_page, &st);
+	if (r == 0 &&
+	    (store_bind_text(s, st, 1, account) || store_bind_text(s, st, 2, fingerprint) ||
+	     sqlite3_bind_int64(st, 3, after_id) != SQLITE_OK ||
+	     sqlite3_bind_int64(st, 4, (sqlite3_int64)limit) != SQLITE_OK))
+		r = NHI_ERR_STORE;
+	return collect(s, st, r, ret_list, ret_n);
 }
 
 static const char sql_set_state[] =

@@ -10,6 +10,7 @@
 #include "store.h"
 
 struct nhi_static_key {
+	int64_t id;        /* the row's, set by the list functions */
 	char *fingerprint; /* SHA256:... */
 	char *type;        /* ssh-ed25519, ... */
 	int64_t bits;
@@ -42,6 +43,11 @@ int nhi_store_static_key_record(struct nhi_store *s, const struct nhi_static_key
  * account, path and line. */
 int nhi_store_static_key_list(struct nhi_store *s, const char *account, const char *fingerprint,
                               struct nhi_static_key **ret_list, size_t *ret_n);
+/* A page of the same rows in id order: at most limit of them with an id
+ * above after_id (0: from the first). */
+int nhi_store_static_key_page(struct nhi_store *s, const char *account, const char *fingerprint,
+                              int64_t after_id, size_t limit, struct nhi_static_key **ret_list,
+                              size_t *ret_n);
 /* Sets the state of the rows of fingerprint (in account and path when not
  * NULL). owner, reason and until are kept for "excepted" and cleared for
  * any other state. NHI_ERR_NOT_FOUND when no row matches. */

@@ -41,8 +41,10 @@ enum nhi_msg_type {
 	NHI_MSG_GROUP_MEMBER_ADD = 33,    /* name, identity -> group record */
 	NHI_MSG_GROUP_MEMBER_REMOVE = 34, /* name, identity -> group record */
 	NHI_MSG_KEYS_QUERY = 40,     /* account, uid, fingerprint, type, key -> line per record */
-	NHI_MSG_KEYS_LIST = 41,      /* account? -> one record per static key (admin) */
-	NHI_MSG_KEYS_SHOW = 42,      /* fingerprint -> one record per file holding it (admin) */
+	NHI_MSG_KEYS_LIST = 41,      /* account?, after_id? -> a page of records, one per
+	                              * static key, in id order (admin) */
+	NHI_MSG_KEYS_SHOW = 42,      /* fingerprint, after_id? -> a page of records, one per
+	                              * file holding it (admin) */
 	NHI_MSG_KEYS_RETIRE = 43,    /* fingerprint -> one record per file it was taken out of */
 	NHI_MSG_KEYS_RESTORE = 44,   /* fingerprint -> one record per file, restored yes|no */
 	NHI_MSG_KEYS_EXCEPT = 45,    /* fingerprint, owner, reason, until -> one record per file */

@@ -231,6 +231,64 @@ Test(static_keys, store_upsert_keeps_first_seen)
 	free(db);
 }
 
+/* Pages walk the rows in id order without repeats or gaps, narrowed by
+ * account or fingerprint, and end with an empty page. */
+Test(static_keys, store_pages_cover_every_row_once)
+{
+	char *db = test_path(dir, "nhi.db");
+	struct nhi_store *s = NULL;
+	struct nhi_static_key k = {
+	        .type = "ssh-ed25519",
+	        .bits = 256,
+	        .path = "/home/x/.ssh/authorized_keys",
+	        .last_seen = 100,
+	};
+	struct nhi_static_key *list = NULL;
+	char fp[32], account[16];
+	int64_t first, after = 0, seen = 0;
+	bool created;
+	size_t n, pages = 0;
+
+	cr_assert_eq(nhi_store_open(db, &s), 0);
+	for (int i = 0; i < 25; i++) {
+		snprintf(fp, sizeof(fp), "SHA256:k%d", i % 10);
+		snprintf(account, sizeof(account), "u%d", i / 10);
+		k.fingerprint = fp;
+		k.account = account;
+		k.line = i % 10 + 1;
+		cr_assert_eq(nhi_store_static_key_upsert(s, &k, &first, &created), 0);
+		cr_assert(created);
+	}
+	do {
+		cr_assert_eq(nhi_store_static_key_page(s, NULL, NULL, after, 7, &list, &n), 0);
+		cr_assert_leq(n, 7);
+		for (size_t i = 0; i < n; i++) {
+			cr_assert_gt(list[i].id, after);
+			after = list[i].id;
+			seen++;
+		}
+		nhi_static_key_list_free(list, n);
+		pages++;
+	} while (n > 0);
+	cr_assert_eq(seen, 25);
+	cr_assert_eq(pages, 5); /* 7 + 7 + 7 + 4, then the empty one */
+
+	cr_assert_eq(nhi_store_static_key_page(s, "u1", NULL, 0, 100, &list, &n), 0);
+	cr_assert_eq(n, 10);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(list[i].account, "u1");
+	after = list[4].id;
+	nhi_static_key_list_free(list, n);
+	cr_assert_eq(nhi_store_static_key_page(s, "u1", NULL, after, 100, &list, &n), 0);
+	cr_assert_eq(n, 5);
+	nhi_static_key_list_free(list, n);
+	cr_assert_eq(nhi_store_static_key_page(s, NULL, "SHA256:k3", 0, 100, &list, &n), 0);
+	cr_assert_eq(n, 3); /* u0, u1, u2 */
+	nhi_static_key_list_free(list, n);
+	nhi_store_close(s);
+	free(db);
+}
+
 /* A session opened with a static key touches every row of that account
  * holding it, and no other account's. */
 Test(static_keys, store_touch_sets_last_used_of_the_accounts_rows)

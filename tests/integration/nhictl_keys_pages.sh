@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# nhictl keys list and show over more keys than one answer holds: the
+# broker answers a page at a time, nhictl asks on until a page is empty
+# and prints every key, by account, file and line.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-lib.sh"
+
+require_root
+plan 5
+
+KEYS=450 # more than two pages of 200
+broker_setup
+start_nhid
+
+ALICE=$(make_user) || bail_out "cannot create a user"
+HOME_A=$(getent passwd "$ALICE" | cut -d: -f6)
+install -d -m 0700 -o "$ALICE" -g "$ALICE" "$HOME_A/.ssh"
+gen=$NHI_TMP/private/many
+mkdir -p "$gen"
+for i in $(seq 1 "$KEYS"); do
+	"$SSH_KEYGEN" -q -t ed25519 -N '' -C "k$i" -f "$gen/k$i" || bail_out "ssh-keygen"
+	cat "$gen/k$i.pub"
+done >"$NHI_TMP/many_keys"
+install -m 0600 -o "$ALICE" -g "$ALICE" "$NHI_TMP/many_keys" "$HOME_A/.ssh/authorized_keys"
+# The fingerprints in line order, as ssh-keygen computes them.
+for i in $(seq 1 "$KEYS"); do "$SSH_KEYGEN" -lf "$gen/k$i.pub" | awk '{print $2}'; done \
+	>"$NHI_TMP/fps"
+LAST_FP=$(tail -n 1 "$NHI_TMP/fps")
+
+json_check "discover --account inventories all $KEYS keys" \
+	"rows[-1]['kind'] == 'summary' and rows[-1]['keys'] == $KEYS" \
+	ctl discover --account "$ALICE" --json
+
+json_check "keys list --account: every key once, in line order, fingerprints as ssh-keygen's" \
+	"[r['line'] for r in rows] == list(range(1, $KEYS + 1)) and
+	 [r['fingerprint'] for r in rows] == open('$NHI_TMP/fps').read().split() and
+	 all(r['account'] == '$ALICE' for r in rows)" \
+	ctl keys list --account "$ALICE" --json
+
+json_check "keys list of every account holds all of them" \
+	"sum(1 for r in rows if r['account'] == '$ALICE') == $KEYS" \
+	ctl keys list --json
+
+out=$(ctl keys list --account "$ALICE" 2>"$NHI_TMP/list.err")
+rc=$?
+lines=$(grep -c "$ALICE" <<<"$out")
+if [ "$rc" -eq 0 ] && [ "$lines" -eq "$KEYS" ] && [ ! -s "$NHI_TMP/list.err" ]; then
+	pass "keys list prints a table row per key and nothing on stderr"
+else
+	fail "keys list prints a table row per key and nothing on stderr" \
+		"exit $rc, $lines rows" "$(cat "$NHI_TMP/list.err")"
+fi
+
+json_check "keys show of a key on the last page" \
+	"len(rows) == 1 and rows[0]['line'] == $KEYS and rows[0]['fingerprint'] == '$LAST_FP'" \
+	ctl keys show "$LAST_FP" --json
