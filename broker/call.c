@@ -67,6 +67,12 @@ int nhi_call_add_record(struct nhi_call *c, struct nhi_kv **ret_record)
 	return 0;
 }
 
+void nhi_call_drop_records(struct nhi_call *c, size_t keep)
+{
+	while (c->reply.n_records > keep)
+		nhi_kv_clear(&c->reply.records[--c->reply.n_records]);
+}
+
 void nhi_call_clear(struct nhi_call *c)
 {
 	if (c == NULL)

@@ -28,6 +28,8 @@ int nhi_call_deny(struct nhi_call *c, const char *subject, int status, const cha
 int nhi_call_message(struct nhi_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends an empty record to the reply and returns it for the handler to fill. */
 int nhi_call_add_record(struct nhi_call *c, struct nhi_kv **ret_record);
+/* Takes the reply's records after the first keep back out. */
+void nhi_call_drop_records(struct nhi_call *c, size_t keep);
 void nhi_call_clear(struct nhi_call *c);
 
 #endif

@@ -5,8 +5,10 @@
  * enforce), so a big estate is many short requests (nhictl walks getpwent)
  * and never one long stall of the event loop; each account is bounded by
  * discovery's file and line caps, and the commit (with its audit anchor)
- * is shared by the batch. The rows that fit in the reply are listed; the
- * counts record is always whole. An account that does not exist is a
+ * is shared by the batch. A batch ends early, before the account whose
+ * rows no longer fit in the reply (the counts record says how many
+ * accounts were done), so only an account alone in its request can have
+ * rows cut short, and the counts record is always whole. An account that does not exist is a
  * "failed" record, not a failed request. The broker looks the account up itself and reads its key
  * files by the rules of broker/discover.h, the same as for the keys helper. With enforce, every key
  * that no running exception keeps is retired the way keys_mode = enforce retires the key sshd asks
@@ -194,6 +196,7 @@ static int settle_key(struct nhi_call *c, const char *account, const struct nhi_
  * fit in the reply. */
 struct discover_counts {
 	size_t keys, weak, retired, excepted, skipped, not_listed, reply_bytes;
+	size_t accounts_done; /* of the request's, in order */
 	struct {
 		const char *name; /* static: nhi_key_type_name */
 		size_t n;
@@ -248,7 +251,8 @@ static int add_counts_record(struct nhi_call *c, const struct discover_counts *n
 	    (r = nhi_kv_add_u64(rec, "retired", n->retired)) < 0 ||
 	    (r = nhi_kv_add_u64(rec, "excepted", n->excepted)) < 0 ||
 	    (r = nhi_kv_add_u64(rec, "skipped", n->skipped)) < 0 ||
-	    (r = nhi_kv_add_u64(rec, "not_listed", n->not_listed)) < 0)
+	    (r = nhi_kv_add_u64(rec, "not_listed", n->not_listed)) < 0 ||
+	    (r = nhi_kv_add_u64(rec, "accounts_done", n->accounts_done)) < 0)
 		return r;
 	for (size_t i = 0; i < n->n_types; i++) {
 		snprintf(one, sizeof(one), "%s %zu", n->types[i].name, n->types[i].n);
@@ -347,15 +351,31 @@ int nhi_handle_discover(struct nhi_call *c)
 			return nhi_call_error(c, NHI_ERR_NAME_INVALID, "invalid account name '%s'",
 			                      nhi_log_sanitize(account, buf, sizeof(buf)));
 	}
-	for (size_t i = 0; i < n_accounts && r == 0; i++)
-		r = discover_one(c, (const char *)nhi_kv_nth(c->args, "account", i)->value, enforce,
-		                 now, &counts, &any_retired);
+	for (counts.accounts_done = 0; counts.accounts_done < n_accounts && r == 0;
+	     counts.accounts_done++) {
+		struct discover_counts before = counts;
+		size_t rows = c->reply.n_records;
+
+		r = discover_one(
+		        c, (const char *)nhi_kv_nth(c->args, "account", counts.accounts_done)->value,
+		        enforce, now, &counts, &any_retired);
+		/* Its rows did not all fit after the other accounts': they are
+		 * taken back out and the batch ends before it, so nhictl sends
+		 * it again, first, with the whole reply for it. What it found
+		 * stays recorded; found again, it reads the same. */
+		if (r == 0 && counts.accounts_done > 0 && counts.not_listed > before.not_listed) {
+			nhi_call_drop_records(c, rows);
+			counts = before;
+			break;
+		}
+	}
 	if (r == 0)
 		r = add_counts_record(c, &counts);
 	if (r == 0 && counts.not_listed > 0)
-		r = nhi_call_message(
-		        c, "%zu rows not listed: the reply is full (the counts are whole)",
-		        counts.not_listed);
+		r = nhi_call_message(c,
+		                     "%zu rows not listed: the reply is full (the counts are whole; "
+		                     "nhictl keys list --account NAME lists every key)",
+		                     counts.not_listed);
 	/* The server rewrites the KRL once the batch has committed. */
 	if (r == 0 && any_retired)
 		c->b->krl_dirty = true;

@@ -288,15 +288,20 @@ out:
  * counts to s. NHICTL_EXIT_OK, NHICTL_EXIT_FAILED when an account failed
  * (the others go on), NHICTL_EXIT_USAGE when the caller may not ask at all
  * (nothing else will work), NHICTL_EXIT_UNAVAILABLE. */
+/* Sends names[0..n) and takes what the broker did: *ret_done accounts,
+ * from the first (it may end a batch early to keep its reply whole). */
 static int discover_batch(const struct nhictl *ctl, char **names, size_t n, bool enforce,
-                          struct summary *s, struct nhi_kv **records, size_t *n_records)
+                          struct summary *s, struct nhi_kv **records, size_t *n_records,
+                          size_t *ret_done)
 {
 	struct nhi_msg_reply reply = {0};
-	size_t failed = 0;
+	size_t failed = 0, done = n;
+	uint64_t v;
 	struct nhi_kv args;
 	char buf[256];
 	int r, rc = NHICTL_EXIT_OK;
 
+	*ret_done = n;
 	nhi_kv_init(&args);
 	r = nhi_kv_add_str(&args, "enforce", enforce ? "yes" : "no");
 	for (size_t i = 0; i < n && r == 0; i++)
@@ -333,6 +338,8 @@ static int discover_batch(const struct nhictl *ctl, char **names, size_t n, bool
 
 		if (kind != NULL && strcmp(kind, "counts") == 0) {
 			add_counts(s, rec);
+			if (nhi_kv_u64(rec, "accounts_done", &v) == 0 && v >= 1 && v <= n)
+				done = (size_t)v;
 		} else if (kind != NULL && strcmp(kind, "failed") == 0) {
 			fprintf(stderr, "nhictl: %s: %s\n",
 			        nhictl_clean(who != NULL ? who : "?", b2, sizeof(b2)),
@@ -341,8 +348,9 @@ static int discover_batch(const struct nhictl *ctl, char **names, size_t n, bool
 			rc = NHICTL_EXIT_FAILED;
 		}
 	}
-	s->accounts += n - (failed < n ? failed : n);
-	s->accounts_failed += failed < n ? failed : n;
+	s->accounts += done - (failed < done ? failed : done);
+	s->accounts_failed += failed < done ? failed : done;
+	*ret_done = done;
 	if (nhictl_records_take(records, n_records, &reply) < 0)
 		rc = alloc_error();
 	nhi_msg_reply_clear(&reply);
@@ -399,7 +407,7 @@ int nhictl_cmd_discover(struct nhictl *ctl, int argc, char **argv)
 		return NHICTL_EXIT_FAILED;
 	}
 	for (size_t i = 0; i < n_names;) {
-		size_t batch = 0;
+		size_t batch = 0, done;
 
 		if (!nhi_name_is_valid(names[i])) {
 			s.skipped++;
@@ -414,14 +422,15 @@ int nhictl_cmd_discover(struct nhictl *ctl, int argc, char **argv)
 		while (i + batch < n_names && batch < (enforce ? 1 : NHI_DISCOVER_BATCH_MAX) &&
 		       nhi_name_is_valid(names[i + batch]))
 			batch++;
-		one = discover_batch(ctl, names + i, batch, enforce, &s, &records, &n_records);
+		one = discover_batch(ctl, names + i, batch, enforce, &s, &records, &n_records,
+		                     &done);
 		if (one == NHICTL_EXIT_UNAVAILABLE || one == NHICTL_EXIT_USAGE) {
 			rc = one == NHICTL_EXIT_USAGE ? NHICTL_EXIT_FAILED : one;
 			goto out;
 		}
 		if (one != NHICTL_EXIT_OK)
 			rc = one;
-		i += batch;
+		i += done;
 	}
 	if (print_all(ctl, &s, records, n_records) < 0)
 		rc = alloc_error();
