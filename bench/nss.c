@@ -9,7 +9,11 @@
  *
  *   nss cache-index CACHE      libnss-cache's CACHE.ixname and CACHE.ixuid
  *   nss run N NHI_SO CACHE     lookups over N accounts u000000.. (uid
- *                              100000+i); CACHE is libnss-cache's file */
+ *                              100000+i); CACHE is libnss-cache's file
+ *   nss syscalls N NHI_SO CACHE MODULE LOOKUPS
+ *                              LOOKUPS untimed lookups into one MODULE
+ *                              (nhi, files, db, cache) between two marker
+ *                              system calls, for strace to count */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -22,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SAMPLES_MAX 20000u
 #define SAMPLES_MIN 5u
@@ -64,13 +69,39 @@ static uint64_t next_rand(void)
 	return rng;
 }
 
-/* kind 0: getpwnam hit, 1: getpwnam miss, 2: getpwuid hit. Every answer
- * is checked, so a module that finds nothing cannot look fast. */
+/* kind 0: getpwnam hit, 1: getpwnam miss, 2: getpwuid hit; k is the
+ * account drawn. Every answer is checked, so a module that finds nothing
+ * cannot look fast. */
+static int lookup_checked(const struct module *m, unsigned kind, unsigned k, uint64_t *ret_ns)
+{
+	char buf[1024], name[32];
+	struct passwd pw;
+	enum nss_status st;
+	uint64_t t0;
+	int e;
+
+	snprintf(name, sizeof(name), kind == 1 ? "x%06u" : "u%06u", k);
+	t0 = now_ns();
+	if (kind == 2)
+		st = m->getpwuid(UID_BASE + k, &pw, buf, sizeof(buf), &e);
+	else
+		st = m->getpwnam(name, &pw, buf, sizeof(buf), &e);
+	if (ret_ns != NULL)
+		*ret_ns = now_ns() - t0;
+	if (kind == 1 ? st != NSS_STATUS_NOTFOUND
+	              : st != NSS_STATUS_SUCCESS || pw.pw_uid != UID_BASE + k) {
+		fprintf(stderr, "nss: %s: lookup %u of %s gave status %d\n", m->name, kind, name,
+		        (int)st);
+		return -1;
+	}
+	return 0;
+}
+
 static int measure(struct module *m, unsigned kind, unsigned n, uint64_t *t)
 {
 	char buf[1024], name[32];
 	struct passwd pw;
-	uint64_t start = now_ns(), t0;
+	uint64_t start;
 	size_t i;
 	int e;
 
@@ -80,27 +111,43 @@ static int measure(struct module *m, unsigned kind, unsigned n, uint64_t *t)
 		(void)m->getpwnam(name, &pw, buf, sizeof(buf), &e);
 	}
 	start = now_ns();
-	for (i = 0; i < SAMPLES_MAX && (i < SAMPLES_MIN || now_ns() - start < BUDGET_NS); i++) {
-		unsigned k = (unsigned)(next_rand() % n);
-		enum nss_status st;
-
-		snprintf(name, sizeof(name), kind == 1 ? "x%06u" : "u%06u", k);
-		t0 = now_ns();
-		if (kind == 2)
-			st = m->getpwuid(UID_BASE + k, &pw, buf, sizeof(buf), &e);
-		else
-			st = m->getpwnam(name, &pw, buf, sizeof(buf), &e);
-		t[i] = now_ns() - t0;
-		if (kind == 1 ? st != NSS_STATUS_NOTFOUND
-		              : st != NSS_STATUS_SUCCESS || pw.pw_uid != UID_BASE + k) {
-			fprintf(stderr, "nss: %s: lookup %u of %s gave status %d\n", m->name, kind,
-			        name, (int)st);
+	for (i = 0; i < SAMPLES_MAX && (i < SAMPLES_MIN || now_ns() - start < BUDGET_NS); i++)
+		if (lookup_checked(m, kind, (unsigned)(next_rand() % n), &t[i]) < 0)
 			return -1;
-		}
-	}
 	qsort(t, i, sizeof(*t), cmp_u64);
 	m->med[kind] = (double)t[i / 2];
 	m->p99[kind] = (double)t[(i * 99) / 100];
+	return 0;
+}
+
+/* dlopens m->so and finds its entry points; libnss-cache is pointed at
+ * cache_path. */
+static int module_load(struct module *m, const char *cache_path)
+{
+	char sym[64];
+	void *h = dlopen(m->so, RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL) {
+		fprintf(stderr, "nss: %s: %s\n", m->so, dlerror());
+		return -1;
+	}
+	snprintf(sym, sizeof(sym), "_nss_%s_getpwnam_r", m->name);
+	m->getpwnam = (getpwnam_fn *)dlsym(h, sym);
+	snprintf(sym, sizeof(sym), "_nss_%s_getpwuid_r", m->name);
+	m->getpwuid = (getpwuid_fn *)dlsym(h, sym);
+	if (m->getpwnam == NULL || m->getpwuid == NULL) {
+		fprintf(stderr, "nss: %s: no getpwnam_r/getpwuid_r\n", m->so);
+		return -1;
+	}
+	if (strcmp(m->name, "cache") == 0) {
+		void (*set_path)(const char *) =
+		        (void (*)(const char *))dlsym(h, "_nss_cache_setpwent_path");
+		if (set_path == NULL) {
+			fprintf(stderr, "nss: libnss-cache without setpwent_path\n");
+			return -1;
+		}
+		set_path(cache_path);
+	}
 	return 0;
 }
 
@@ -118,29 +165,8 @@ static int cmd_run(unsigned n, const char *nhi_so, const char *cache_path)
 	if (t == NULL)
 		return 1;
 	for (size_t m = 0; m < sizeof(mods) / sizeof(mods[0]); m++) {
-		char sym[64];
-		void *h = dlopen(mods[m].so, RTLD_NOW | RTLD_LOCAL);
-		if (h == NULL) {
-			fprintf(stderr, "nss: %s: %s\n", mods[m].so, dlerror());
+		if (module_load(&mods[m], cache_path) < 0)
 			continue;
-		}
-		snprintf(sym, sizeof(sym), "_nss_%s_getpwnam_r", mods[m].name);
-		mods[m].getpwnam = (getpwnam_fn *)dlsym(h, sym);
-		snprintf(sym, sizeof(sym), "_nss_%s_getpwuid_r", mods[m].name);
-		mods[m].getpwuid = (getpwuid_fn *)dlsym(h, sym);
-		if (mods[m].getpwnam == NULL || mods[m].getpwuid == NULL) {
-			fprintf(stderr, "nss: %s: no getpwnam_r/getpwuid_r\n", mods[m].so);
-			continue;
-		}
-		if (strcmp(mods[m].name, "cache") == 0) {
-			void (*set_path)(const char *) =
-			        (void (*)(const char *))dlsym(h, "_nss_cache_setpwent_path");
-			if (set_path == NULL) {
-				fprintf(stderr, "nss: libnss-cache without setpwent_path\n");
-				continue;
-			}
-			set_path(cache_path);
-		}
 		mods[m].ok = true;
 		for (unsigned k = 0; k < 3 && mods[m].ok; k++)
 			mods[m].ok = measure(&mods[m], k, n, t) == 0;
@@ -159,6 +185,57 @@ static int cmd_run(unsigned n, const char *nhi_so, const char *cache_path)
 	}
 	free(t);
 	return mods[0].ok ? 0 : 1;
+}
+
+/* The lookups of `nss syscalls` sit between two access() calls of paths
+ * that name themselves: one system call each, which fails at once and
+ * reads plainly in a trace, so the system calls of the lookups alone are
+ * the ones in between. */
+#define MARK_BEGIN "nss-bench-lookups-begin"
+#define MARK_END   "nss-bench-lookups-end"
+
+/* One module, lookups alternating getpwnam hit, miss and getpwuid with the
+ * same draw as `run`, untimed per lookup: bench/nss.sh runs this under
+ * strace and counts the system calls between the markers. One lookup of
+ * each kind comes first, so the module's start-up (open, map) is outside. */
+static int cmd_syscalls(unsigned n, const char *nhi_so, const char *cache_path, const char *module,
+                        unsigned long lookups)
+{
+	struct module mods[] = {
+	        {.name = "nhi", .so = nhi_so},
+	        {.name = "files", .so = "libnss_files.so.2"},
+	        {.name = "db", .so = "libnss_db.so.2"},
+	        {.name = "cache", .so = "libnss_cache.so.2"},
+	};
+	struct module *m = NULL;
+	uint64_t start, elapsed;
+	unsigned long i;
+
+	if (n == 0) {
+		fprintf(stderr, "nss: syscalls needs at least one account\n");
+		return 2;
+	}
+	for (size_t j = 0; j < sizeof(mods) / sizeof(mods[0]); j++)
+		if (strcmp(mods[j].name, module) == 0)
+			m = &mods[j];
+	if (m == NULL) {
+		fprintf(stderr, "nss: unknown module '%s' (nhi, files, db or cache)\n", module);
+		return 2;
+	}
+	if (module_load(m, cache_path) < 0)
+		return 1;
+	for (unsigned k = 0; k < 3; k++)
+		if (lookup_checked(m, k, (unsigned)(next_rand() % n), NULL) < 0)
+			return 1;
+	(void)access(MARK_BEGIN, F_OK);
+	start = now_ns();
+	for (i = 0; i < lookups; i++)
+		if (lookup_checked(m, (unsigned)(i % 3), (unsigned)(next_rand() % n), NULL) < 0)
+			break;
+	elapsed = now_ns() - start;
+	(void)access(MARK_END, F_OK);
+	printf("%s %u lookups %lu elapsed_ms %.1f\n", m->name, n, i, (double)elapsed / 1e6);
+	return i == lookups ? 0 : 1;
 }
 
 /* One line of a libnss-cache index: the key, and where its record starts
@@ -266,6 +343,10 @@ int main(int argc, char **argv)
 		return cmd_cache_index(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "run") == 0)
 		return cmd_run((unsigned)strtoul(argv[2], NULL, 10), argv[3], argv[4]);
-	fprintf(stderr, "usage: nss cache-index CACHE | nss run N NHI_SO CACHE\n");
+	if (argc == 7 && strcmp(argv[1], "syscalls") == 0)
+		return cmd_syscalls((unsigned)strtoul(argv[2], NULL, 10), argv[3], argv[4], argv[5],
+		                    strtoul(argv[6], NULL, 10));
+	fprintf(stderr, "usage: nss cache-index CACHE | nss run N NHI_SO CACHE\n"
+	                "       nss syscalls N NHI_SO CACHE MODULE LOOKUPS\n");
 	return 2;
 }
