@@ -300,3 +300,24 @@ printf 'event=use\naccount=oncall\nservice=sshd\nrhost=192.0.2.1\ntty=ssh\nreaso
 printf 'event=init\naccount=oncall\ncodes=10\ntime=1700000000\nby=root\n' >"$d/init"
 printf 'event=use\naccount=oncall\nreason=x\ntime=1700000000' >"$d/torn"
 printf 'event=use\naccount=oncall\naccount=root\nreason=x\ntime=1\n' >"$d/repeated"
+
+# fuzz_msg: the first byte cuts the stream in two deliveries; then frames
+# (u32 length, version 1, type, u32 field count, cstring key, string value).
+d=$out/fuzz_msg
+rm -rf "$d" && mkdir -p "$d"
+frame() { # BODY-FILE: the body as one frame
+	u32 "$(stat -c %s "$1")"
+	cat "$1"
+}
+blob "$tmp/ed25519.pub" >"$tmp/pk"
+{ printf '\x01\x03'; u32 2; str identity; str backup-bot; str public_key; strfile "$tmp/pk"; } \
+	>"$tmp/body-cert"
+{ printf '\x01\x01'; u32 0; } >"$tmp/body-status"
+{ printf '\x01\x32'; u32 5; str account; str alice; str uid; str 1000; str serial; str 7
+	str key_id; str 'nhi:alice:7'; str key_fingerprint; str 'SHA256:x'; } >"$tmp/body-principals"
+{ printf '\x07'; frame "$tmp/body-cert"; } >"$d/cert-request"
+{ printf '\x03'; frame "$tmp/body-status"; frame "$tmp/body-principals"; } >"$d/two-requests"
+{ printf '\x00'; frame "$tmp/body-status"; head -c 3 "$tmp/body-cert"; } >"$d/half-frame"
+{ printf '\x00'; u32 4; printf '\x01\x01'; u32 1; } >"$d/short-fields"
+{ printf '\x00'; u32 0; } >"$d/zero-length"
+{ printf '\x00'; printf '\xff\xff\xff\xff'; } >"$d/huge-length"
