@@ -374,6 +374,25 @@ static int session_setup(ssh_session session, const struct ssh_opts *o)
 	return 0;
 }
 
+/* Set by SIGWINCH while a remote terminal follows ours. */
+static volatile sig_atomic_t window_changed;
+
+static void note_window_change(int sig)
+{
+	(void)sig;
+	window_changed = 1;
+}
+
+/* Tells the remote terminal our new size, as ssh does on SIGWINCH. */
+static void send_window_size(ssh_channel channel)
+{
+	struct winsize ws;
+
+	window_changed = 0;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0)
+		(void)ssh_channel_change_pty_size(channel, ws.ws_col, ws.ws_row);
+}
+
 /* Copies whatever the channel holds for stdout and stderr; loops until a
  * pass finds nothing, so no data waits in libssh while we sleep in poll. */
 static int drain_channel(ssh_channel channel)
@@ -420,8 +439,9 @@ static int write_channel(ssh_session session, ssh_channel channel, const char *b
 }
 
 /* stdin to the channel until EOF; the channel's output to ours until the
- * remote side is done. */
-static int relay(ssh_session session, ssh_channel channel, bool send_stdin)
+ * remote side is done. With follow_window, our terminal's size changes
+ * are passed on (SIGWINCH interrupts the poll). */
+static int relay(ssh_session session, ssh_channel channel, bool send_stdin, bool follow_window)
 {
 	char buf[IO_CHUNK], err[512];
 	bool stdin_open = send_stdin, want_stdin;
@@ -445,6 +465,8 @@ static int relay(ssh_session session, ssh_channel channel, bool send_stdin)
 			        nhi_cli_clean(ssh_get_error(session), err, sizeof(err)));
 		if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel))
 			return 0;
+		if (follow_window && window_changed)
+			send_window_size(channel);
 		/* stdin is read only while the peer's window has room, so that
 		 * a command slow to read its input holds us here, copying its
 		 * output, rather than inside a write. The timeout guards against
@@ -495,10 +517,11 @@ static bool request_pty(ssh_channel channel)
 
 static int run_remote(ssh_session session, const struct ssh_opts *o, int *ret_status)
 {
+	struct sigaction winch = {.sa_handler = note_window_change}, old_winch;
 	struct termios saved, raw;
 	ssh_channel channel = NULL;
 	bool want_pty = o->force_pty || (o->command == NULL && isatty(STDIN_FILENO));
-	bool raw_mode = false;
+	bool raw_mode = false, follow_window = false;
 	char err[512];
 	int rc = SSH_EXIT_FAILED, status;
 
@@ -508,11 +531,15 @@ static int run_remote(ssh_session session, const struct ssh_opts *o, int *ret_st
 		             nhi_cli_clean(ssh_get_error(session), err, sizeof(err)));
 		goto out;
 	}
-	if (want_pty && request_pty(channel) && isatty(STDIN_FILENO) &&
-	    tcgetattr(STDIN_FILENO, &saved) == 0) {
-		raw = saved;
-		cfmakeraw(&raw);
-		raw_mode = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
+	if (want_pty && request_pty(channel) && isatty(STDIN_FILENO)) {
+		/* No SA_RESTART: the signal ends relay's poll at once. */
+		sigemptyset(&winch.sa_mask);
+		follow_window = sigaction(SIGWINCH, &winch, &old_winch) == 0;
+		if (tcgetattr(STDIN_FILENO, &saved) == 0) {
+			raw = saved;
+			cfmakeraw(&raw);
+			raw_mode = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
+		}
 	}
 	if ((o->command != NULL ? ssh_channel_request_exec(channel, o->command)
 	                        : ssh_channel_request_shell(channel)) != SSH_OK) {
@@ -521,7 +548,7 @@ static int run_remote(ssh_session session, const struct ssh_opts *o, int *ret_st
 		             nhi_cli_clean(ssh_get_error(session), err, sizeof(err)));
 		goto out;
 	}
-	if (relay(session, channel, !o->no_stdin) != 0)
+	if (relay(session, channel, !o->no_stdin, follow_window) != 0)
 		goto out;
 	/* The exit status or the channel's close. libssh gives up after the
 	 * session timeout, but a command may run on long after closing its
@@ -538,6 +565,8 @@ static int run_remote(ssh_session session, const struct ssh_opts *o, int *ret_st
 	*ret_status = status;
 	rc = 0;
 out:
+	if (follow_window)
+		(void)sigaction(SIGWINCH, &old_winch, NULL);
 	if (raw_mode)
 		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved);
 	if (channel != NULL) {

@@ -16,7 +16,7 @@ command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed"
 command -v strace >/dev/null || bail_out "strace is needed (scripts/deps.sh)"
 command -v script >/dev/null || bail_out "script (util-linux) is needed"
-plan 23
+plan 24
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -148,6 +148,46 @@ else
 	fail "no command on a terminal: pty refused, the shell runs without one, its status is nhi's" \
 		"exit $rc" "$out"
 fi
+
+# A terminal that changes size: with --allow-pty the certificate permits a
+# pty, and nhi passes each SIGWINCH on as ssh does: the remote terminal,
+# 24x80 at first, is 40x100 after ours is resized.
+ctl identity set "$BOT" --allow-pty >/dev/null || bail_out "cannot allow a pty"
+out=$(cd "$NHI_TMP/work" && timeout 60 python3 - runuser -u "$BOT" -- "$BOT_SHELL" \
+	-c '"$@"; exit $?' nhi-run "$NHI" -c "$CONF" ssh -t --identity "$BOT" -p "$PORT" \
+	--known-hosts "$KH" 127.0.0.1 -- 'stty size; sleep 2; stty size' <<'PY' 2>&1
+import fcntl, os, pty, re, select, struct, sys, termios, time
+
+def set_size(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+pid, fd = pty.fork()
+if pid == 0:
+    set_size(0, 24, 80)
+    os.execvp(sys.argv[1], sys.argv[1:])
+seen, resized, deadline = b"", False, time.time() + 50
+while time.time() < deadline:
+    if select.select([fd], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    if not resized and re.search(rb"\b24 80\b", seen):
+        set_size(fd, 40, 100)
+        resized = True
+os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace"))
+PY
+)
+if grep -Eq '(^|[^0-9])24 80' <<<"$out" && grep -Eq '(^|[^0-9])40 100' <<<"$out"; then
+	pass "-t with a pty allowed: a resized terminal is passed on (24 80, then 40 100)"
+else
+	fail "-t with a pty allowed: a resized terminal is passed on (24 80, then 40 100)" "$out"
+fi
+ctl identity set "$BOT" --no-pty >/dev/null || bail_out "cannot take the pty back"
 
 bot_ssh --identity "$BOT" -p "$PORT" -l "$OTHER" --known-hosts "$KH" 127.0.0.1 -- id -un
 ok_if "-l another account: refused (exit 255), nothing runs" \
