@@ -12,17 +12,7 @@
 #include <string.h>
 
 #include "../../pam_nhi/breakglass_codes.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-			        #cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "fuzz.h"
 
 static void check_same(const struct nhi_bg_codes *a, const struct nhi_bg_codes *b)
 {

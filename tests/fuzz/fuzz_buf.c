@@ -14,20 +14,10 @@
 
 #include "buf.h"
 #include "err.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* Keeps memory bounded: the model is reset before it would grow past this. */
 #define MODEL_SIZE_LIMIT (64u * 1024u)
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-			        #cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* The fuzz input, consumed as opcodes and operands. */
 struct input {

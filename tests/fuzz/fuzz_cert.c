@@ -18,17 +18,7 @@
 #include "cert.h"
 #include "err.h"
 #include "sshkey.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-			        #cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "fuzz.h"
 
 static bool same_options(const struct nhi_cert_option *a, size_t na,
                          const struct nhi_cert_option *b, size_t nb)

@@ -13,17 +13,7 @@
 #include "buf.h"
 #include "err.h"
 #include "sshkey.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-			        #cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "fuzz.h"
 
 /* What every parsed key must answer without crashing, and consistently. */
 static void exercise_key(const struct nhi_key *key)
