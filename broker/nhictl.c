@@ -151,6 +151,44 @@ int nhictl_call(const struct nhictl *ctl, uint8_t type, const struct nhi_kv *arg
 	return NHICTL_EXIT_OK;
 }
 
+int nhictl_call_pages(const struct nhictl *ctl, uint8_t type, const struct nhi_kv *filter,
+                      const char *cursor, const char *after_arg, struct nhi_kv **ret_all,
+                      size_t *ret_n)
+{
+	struct nhi_msg_reply reply = {0};
+	struct nhi_kv args;
+	const char *last;
+	int rc = NHICTL_EXIT_OK;
+
+	nhi_kv_init(&args);
+	for (;;) {
+		nhi_kv_clear(&args);
+		for (size_t i = 0; filter != NULL && i < filter->n && rc == NHICTL_EXIT_OK; i++)
+			if (nhi_kv_add(&args, filter->items[i].key, filter->items[i].value,
+			               filter->items[i].len) < 0)
+				rc = NHICTL_EXIT_FAILED;
+		if (rc == NHICTL_EXIT_OK && *ret_n > 0) {
+			/* A page whose last record has no cursor cannot be
+			 * followed; asking again from the start would loop. */
+			last = nhi_kv_str(&(*ret_all)[*ret_n - 1], cursor);
+			if (last == NULL || nhi_kv_add_str(&args, after_arg, last) < 0)
+				rc = NHICTL_EXIT_FAILED;
+		}
+		if (rc != NHICTL_EXIT_OK ||
+		    (rc = nhictl_call(ctl, type, &args, &reply)) != NHICTL_EXIT_OK ||
+		    reply.n_records == 0)
+			break;
+		if (nhictl_records_take(ret_all, ret_n, &reply) < 0) {
+			rc = NHICTL_EXIT_FAILED;
+			break;
+		}
+		nhi_msg_reply_clear(&reply);
+	}
+	nhi_msg_reply_clear(&reply);
+	nhi_kv_clear(&args);
+	return rc;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct nhictl *ctl, int argc, char **argv);

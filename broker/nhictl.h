@@ -33,6 +33,14 @@ struct nhictl {
 int nhictl_call(const struct nhictl *ctl, uint8_t type, const struct nhi_kv *args,
                 struct nhi_msg_reply *ret_reply);
 
+/* Every page of a paged listing, appended to *ret_all: each request is
+ * filter (NULL: none) and, after the first page, after_arg set to the
+ * cursor field of the last record so far; an empty page ends it. Returns
+ * an exit code, as nhictl_call. */
+int nhictl_call_pages(const struct nhictl *ctl, uint8_t type, const struct nhi_kv *filter,
+                      const char *cursor, const char *after_arg, struct nhi_kv **ret_all,
+                      size_t *ret_n);
+
 /* The configuration (-c FILE, else the default file when it exists, else
  * the built-in defaults); errors are on stderr. */
 struct nhi_config;

@@ -56,9 +56,8 @@ static int cert_list(struct nhictl *ctl, int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	struct nhi_msg_reply reply = {0};
 	struct nhi_kv args, *all = NULL;
-	const char *identity = NULL, *last;
+	const char *identity = NULL;
 	bool active = false;
 	size_t n = 0;
 	int opt, rc;
@@ -76,28 +75,14 @@ static int cert_list(struct nhictl *ctl, int argc, char **argv)
 	if (optind < argc)
 		return nhictl_usage_error("cert list", "unexpected argument '%s'", argv[optind]);
 	nhi_kv_init(&args);
-	/* Paged by serial: ask on after the last one until a page is empty. */
-	for (;;) {
-		nhi_kv_clear(&args);
-		last = n > 0 ? nhi_kv_str(&all[n - 1], "serial") : NULL;
-		if ((identity != NULL && nhi_kv_add_str(&args, "identity", identity) < 0) ||
-		    (active && nhi_kv_add_str(&args, "active", "yes") < 0) ||
-		    (last != NULL && nhi_kv_add_str(&args, "after_serial", last) < 0)) {
-			rc = NHICTL_EXIT_FAILED;
-			break;
-		}
-		if ((rc = nhictl_call(ctl, NHI_MSG_CERT_LIST, &args, &reply)) != NHICTL_EXIT_OK ||
-		    reply.n_records == 0)
-			break;
-		if (nhictl_records_take(&all, &n, &reply) < 0) {
-			rc = NHICTL_EXIT_FAILED;
-			break;
-		}
-		nhi_msg_reply_clear(&reply);
-	}
+	if ((identity != NULL && nhi_kv_add_str(&args, "identity", identity) < 0) ||
+	    (active && nhi_kv_add_str(&args, "active", "yes") < 0))
+		rc = NHICTL_EXIT_FAILED;
+	else /* paged by serial */
+		rc = nhictl_call_pages(ctl, NHI_MSG_CERT_LIST, &args, "serial", "after_serial", &all,
+		                       &n);
 	if (rc == NHICTL_EXIT_OK)
 		nhictl_print_list(ctl, cert_fields, N_CERT_FIELDS, all, n);
-	nhi_msg_reply_clear(&reply);
 	nhi_kv_clear(&args);
 	nhictl_records_free(all, n);
 	return rc;

@@ -349,41 +349,19 @@ static int simple_opts(struct nhictl *ctl, const char *cmd, int argc, char **arg
 
 static int identity_list(struct nhictl *ctl, int argc, char **argv)
 {
-	struct nhi_msg_reply reply = {0};
-	struct nhi_kv args, *all = NULL;
+	struct nhi_kv *all = NULL;
 	size_t n = 0;
 	int rc;
 
-	nhi_kv_init(&args);
 	if ((rc = simple_opts(ctl, "identity list", argc, argv, usage_identity)) != 0)
 		return rc < 0 ? NHICTL_EXIT_OK : rc;
 	if (optind < argc)
 		return nhictl_usage_error("identity list", "unexpected argument '%s'",
 		                          argv[optind]);
-	/* The broker answers in pages; ask on after the last name seen. */
-	for (;;) {
-		nhi_kv_clear(&args);
-		if (n > 0 && nhi_kv_add_str(&args, "after",
-		                            nhi_kv_str(&all[n - 1], "name") != NULL
-		                                    ? nhi_kv_str(&all[n - 1], "name")
-		                                    : "") < 0) {
-			rc = NHICTL_EXIT_FAILED;
-			break;
-		}
-		if ((rc = nhictl_call(ctl, NHI_MSG_IDENTITY_LIST, &args, &reply)) != NHICTL_EXIT_OK)
-			break;
-		if (reply.n_records == 0)
-			break;
-		if (nhictl_records_take(&all, &n, &reply) < 0) {
-			rc = NHICTL_EXIT_FAILED;
-			break;
-		}
-		nhi_msg_reply_clear(&reply);
-	}
+	/* The broker answers in pages, by name. */
+	rc = nhictl_call_pages(ctl, NHI_MSG_IDENTITY_LIST, NULL, "name", "after", &all, &n);
 	if (rc == NHICTL_EXIT_OK)
 		nhictl_print_list(ctl, identity_fields, N_IDENTITY_FIELDS, all, n);
-	nhi_msg_reply_clear(&reply);
-	nhi_kv_clear(&args);
 	nhictl_records_free(all, n);
 	return rc;
 }

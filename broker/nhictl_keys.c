@@ -44,35 +44,19 @@ static void usage_keys(FILE *f)
 }
 
 /* Every page of a keys listing narrowed by key = value (value NULL: all
- * keys), asked again after the last id until a page comes back empty. */
+ * keys), in id order. */
 static int fetch_keys(struct nhictl *ctl, enum nhi_msg_type type, const char *key,
                       const char *value, struct nhi_kv **ret_all, size_t *ret_n)
 {
-	struct nhi_msg_reply reply = {0};
-	struct nhi_kv args;
-	const char *last;
+	struct nhi_kv filter;
 	int rc;
 
-	nhi_kv_init(&args);
-	for (;;) {
-		nhi_kv_clear(&args);
-		last = *ret_n > 0 ? nhi_kv_str(&(*ret_all)[*ret_n - 1], "id") : NULL;
-		if ((value != NULL && nhi_kv_add_str(&args, key, value) < 0) ||
-		    (last != NULL && nhi_kv_add_str(&args, "after_id", last) < 0)) {
-			rc = NHICTL_EXIT_FAILED;
-			break;
-		}
-		if ((rc = nhictl_call(ctl, type, &args, &reply)) != NHICTL_EXIT_OK ||
-		    reply.n_records == 0)
-			break;
-		if (nhictl_records_take(ret_all, ret_n, &reply) < 0) {
-			rc = NHICTL_EXIT_FAILED;
-			break;
-		}
-		nhi_msg_reply_clear(&reply);
-	}
-	nhi_msg_reply_clear(&reply);
-	nhi_kv_clear(&args);
+	nhi_kv_init(&filter);
+	if (value != NULL && nhi_kv_add_str(&filter, key, value) < 0)
+		rc = NHICTL_EXIT_FAILED;
+	else
+		rc = nhictl_call_pages(ctl, type, &filter, "id", "after_id", ret_all, ret_n);
+	nhi_kv_clear(&filter);
 	return rc;
 }
 
