@@ -47,3 +47,22 @@ nss_namespace_run()
 		shift 2
 		exec "$@"' nss-ns "$dir" "$cache_dir" "$@"
 }
+
+# nss_broker_setup REGION [CONFIG]: a broker (broker_setup) whose uid range
+# is ten ids at a random hundred in REGION, left in base, with CONFIG added
+# to its [nss] section; base + 50 is free too, for an explicit gid. The
+# built module ($MODULE) is copied to MODDIR, ready for nss_namespace_run.
+nss_broker_setup()
+{
+	local region=$1 extra=${2:-} id
+	base=$((region + (RANDOM % 5000) * 100))
+	for id in $(seq "$base" $((base + 9))) $((base + 50)); do
+		getent passwd "$id" >/dev/null || getent group "$id" >/dev/null &&
+			bail_out "id $id in use"
+	done
+	broker_setup "$(printf '[nss]\nuid_min = %s\nuid_max = %s\n%s' "$base" $((base + 9)) \
+		"${extra:+$extra$'\n'}")"
+	MODDIR=$NHI_TMP/module
+	mkdir -p "$MODDIR" && cp "$MODULE" "$MODDIR/libnss_nhi.so.2"
+	nss_namespace_prepare "$MODDIR" || bail_out "cannot prepare the NSS namespace"
+}

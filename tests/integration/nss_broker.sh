@@ -19,16 +19,7 @@ plan 20
 # A range and names no other account on this host uses.
 tag=$(printf '%04x' $((RANDOM % 65536)))
 A=nhit-ba$tag B=nhit-bb$tag X=nhit-bx$tag G=nhit-bops$tag
-base=$((3800000 + (RANDOM % 5000) * 100))
-for id in $(seq "$base" $((base + 9))) $((base + 50)); do
-	getent passwd "$id" >/dev/null || getent group "$id" >/dev/null && bail_out "id $id in use"
-done
-
-broker_setup "$(printf '[nss]\nuid_min = %s\nuid_max = %s\nhome_base = /srv/home\n' \
-	"$base" $((base + 9)))"
-MODDIR=$NHI_TMP/module
-mkdir -p "$MODDIR" && cp "$MODULE" "$MODDIR/libnss_nhi.so.2"
-nss_namespace_prepare "$MODDIR" || bail_out "cannot prepare the NSS namespace"
+nss_broker_setup 3800000 'home_base = /srv/home'
 
 not_resolvable()
 {

@@ -22,15 +22,8 @@ REWRITES=1000
 [ "${NHI_SANITIZED:-no}" = yes ] && REWRITES=200
 tag=$(printf '%04x' $((RANDOM % 65536)))
 A=nhit-rw$tag
-base=$((3300000 + (RANDOM % 5000) * 100))
-for id in $(seq "$base" $((base + 9))); do
-	getent passwd "$id" >/dev/null || getent group "$id" >/dev/null && bail_out "id $id in use"
-done
+nss_broker_setup 3300000
 
-broker_setup "$(printf '[nss]\nuid_min = %s\nuid_max = %s\n' "$base" $((base + 9)))"
-MODDIR=$NHI_TMP/module
-mkdir -p "$MODDIR" && cp "$MODULE" "$MODDIR/libnss_nhi.so.2"
-nss_namespace_prepare "$MODDIR" || bail_out "cannot prepare the NSS namespace"
 start_nhid
 
 expect "the identity gets a uid from the range" 0 "uid: +$base\b" \

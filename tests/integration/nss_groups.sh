@@ -16,17 +16,9 @@ plan 22
 
 tag=$(printf '%04x' $((RANDOM % 65536)))
 A=nhit-ga$tag B=nhit-gb$tag X=nhit-gx$tag G=nhit-gops$tag H=nhit-gdev$tag
-base=$((4400000 + (RANDOM % 5000) * 100))
-for id in $(seq "$base" $((base + 9))) $((base + 50)); do
-	getent passwd "$id" >/dev/null || getent group "$id" >/dev/null && bail_out "id $id in use"
-done
+nss_broker_setup 4400000
 local_group=$(getent group | awk -F: '$3 > 0 { print $1; exit }')
 [ -n "$local_group" ] || bail_out "no local group to clash with"
-
-broker_setup "$(printf '[nss]\nuid_min = %s\nuid_max = %s\n' "$base" $((base + 9)))"
-MODDIR=$NHI_TMP/module
-mkdir -p "$MODDIR" && cp "$MODULE" "$MODDIR/libnss_nhi.so.2"
-nss_namespace_prepare "$MODDIR" || bail_out "cannot prepare the NSS namespace"
 
 in_ns()
 {

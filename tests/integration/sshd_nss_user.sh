@@ -29,15 +29,8 @@ not_in_passwd()
 
 tag=$(printf '%04x' $((RANDOM % 65536)))
 ACCOUNT=nhit-e2e$tag GROUP=nhit-e2eops$tag
-base=$((3700000 + (RANDOM % 5000) * 100))
-for id in $(seq "$base" $((base + 9))) $((base + 50)); do
-	getent passwd "$id" >/dev/null || getent group "$id" >/dev/null && bail_out "id $id in use"
-done
+nss_broker_setup 3700000
 
-broker_setup "$(printf '[nss]\nuid_min = %s\nuid_max = %s\n' "$base" $((base + 9)))"
-MODDIR=$NHI_TMP/module
-mkdir -p "$MODDIR" && cp "$MODULE" "$MODDIR/libnss_nhi.so.2"
-nss_namespace_prepare "$MODDIR" || bail_out "cannot prepare the NSS namespace"
 BOT_SHELL=$NHI_TMP/bot-shell
 attested_shell "$BOT_SHELL"
 
