@@ -18,7 +18,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -28,32 +27,11 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "bench_util.h"
 #include "err.h"
 #include "store.h"
 
 #define APPEND_TXN 50000u /* records per transaction while the trail is made */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int r)
-{
-	fprintf(stderr, "audit: %s: %s\n", what, r < 0 ? nhi_strerror(r) : strerror(errno));
-	exit(1);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /* RECORDS records, with an anchor at the last; what an issuing broker
  * writes, in shape and size. */
@@ -66,7 +44,7 @@ static void make_trail(const char *db, const char *anchor, unsigned n)
 
 	if ((r = nhi_store_open(db, &s)) < 0 || (r = nhi_audit_open(s, anchor, NHI_AUDIT_NO_SYSLOG,
 	                                                            &a)) < 0)
-		die("opening the store", r);
+		bench_die("opening the store", r);
 	for (unsigned i = 0; i < n; i++) {
 		struct nhi_audit_event ev = {
 		        .type = i % 5 ? NHI_AUDIT_ISSUE : NHI_AUDIT_SESSION,
@@ -81,12 +59,12 @@ static void make_trail(const char *db, const char *anchor, unsigned n)
 		         "\"backup,ops\",\"valid_after\":%u,\"valid_before\":%u,\"pty\":false}",
 		         i, i % 97, i, 1700000000u + i, 1700003600u + i);
 		if (i % APPEND_TXN == 0 && (r = nhi_store_begin(s)) < 0)
-			die("begin", r);
+			bench_die("begin", r);
 		if ((r = nhi_audit_append(a, &ev, NULL)) < 0)
-			die("append", r);
+			bench_die("append", r);
 		if ((i + 1) % APPEND_TXN == 0 || i + 1 == n)
 			if ((r = nhi_store_commit(s)) < 0)
-				die("commit", r);
+				bench_die("commit", r);
 	}
 	nhi_audit_close(a);
 	nhi_store_close(s);
@@ -102,10 +80,10 @@ static double run_verify(const char *db, const char *anchor_path, unsigned n)
 
 	if ((r = nhi_store_open_readonly(db, &s)) < 0 ||
 	    (r = nhi_audit_anchor_read(anchor_path, &anchor)) < 0)
-		die("opening the trail", r);
-	t0 = now_s();
+		bench_die("opening the trail", r);
+	t0 = bench_now_s();
 	r = nhi_audit_verify(s, &anchor, &rep);
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 	if (r < 0 || rep.checked != n || rep.unanchored != 0) {
 		fprintf(stderr, "audit: verify: %s (%llu records checked)\n",
 		        r < 0 ? rep.reason : "not every record", (unsigned long long)rep.checked);
@@ -128,14 +106,14 @@ static double run_floor(const char *db, unsigned n)
 	int rc;
 
 	if (ctx == NULL || sha == NULL)
-		die("SHA-256", NHI_ERR_CRYPTO);
+		bench_die("SHA-256", NHI_ERR_CRYPTO);
 	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h,
 	                       "SELECT seq, time, usec, type, actor, subject, detail, prev_hash, "
 	                       "hash FROM audit ORDER BY seq",
 	                       -1, &st, NULL) != SQLITE_OK)
-		die("sqlite", NHI_ERR_STORE);
-	t0 = now_s();
+		bench_die("sqlite", NHI_ERR_STORE);
+	t0 = bench_now_s();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		EVP_DigestInit_ex(ctx, sha, NULL);
 		/* seq, time and usec as the integers they are stored as (a
@@ -156,9 +134,9 @@ static double run_floor(const char *db, unsigned n)
 		folded ^= md[0];
 		rows++;
 	}
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 	if (rc != SQLITE_DONE || rows != n)
-		die("reading the trail", NHI_ERR_STORE);
+		bench_die("reading the trail", NHI_ERR_STORE);
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 	EVP_MD_free(sha);
@@ -167,20 +145,6 @@ static double run_floor(const char *db, unsigned n)
 	if (folded == 0 && rows == 0)
 		printf("\n");
 	return t;
-}
-
-static unsigned parse_count(const char *s)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v == 0 || v > 100000000) {
-		fprintf(stderr, "audit: bad count: %s\n", s);
-		exit(2);
-	}
-	return (unsigned)v;
 }
 
 int main(int argc, char **argv)
@@ -194,10 +158,10 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "n:r:")) != -1) {
 		switch (c) {
 		case 'n':
-			n = parse_count(optarg);
+			n = bench_parse_count(optarg, 100000000);
 			break;
 		case 'r':
-			rounds = parse_count(optarg);
+			rounds = bench_parse_count(optarg, 100000000);
 			break;
 		default:
 			fprintf(stderr, "usage: audit [-n RECORDS] [-r ROUNDS]\n");
@@ -207,18 +171,18 @@ int main(int argc, char **argv)
 	if (asprintf(&dir, "%s/nhi-bench-audit.XXXXXX", tmpdir != NULL ? tmpdir : "/tmp") < 0 ||
 	    mkdtemp(dir) == NULL || asprintf(&db, "%s/nhi.db", dir) < 0 ||
 	    (anchor = nhi_audit_anchor_path(db)) == NULL)
-		die("temporary directory", 0);
+		bench_die("temporary directory", 0);
 
-	made = now_s();
+	made = bench_now_s();
 	make_trail(db, anchor, n);
-	made = now_s() - made;
+	made = bench_now_s() - made;
 	for (unsigned i = 0; i < rounds; i++) {
 		double v = run_verify(db, anchor, n), f = run_floor(db, n);
 
 		verify = v < verify ? v : verify;
 		floor = f < floor ? f : floor;
 	}
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bench_rmtree(dir);
 
 	printf("audit: %u records (made in %.1f s through nhi_audit_append), best of %u rounds\n",
 	       n, made, rounds);

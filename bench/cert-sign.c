@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include "buf.h"
 #include "cakey.h"
 #include "cert.h"
+#include "bench_util.h"
 #include "err.h"
 #include "sshkey.h"
 
@@ -45,20 +45,6 @@ struct opts {
 	const char *keygen;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int r)
-{
-	fprintf(stderr, "cert-sign: %s: %s\n", what, r < 0 ? nhi_strerror(r) : strerror(errno));
-	exit(1);
-}
-
 /* (a) Raw Ed25519 signatures per second. */
 static double bench_raw(unsigned n)
 {
@@ -69,15 +55,15 @@ static double bench_raw(unsigned n)
 
 	crypto_sign_keypair(pk, sk);
 	randombytes_buf(msg, sizeof(msg));
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		/* A different message each time, as each certificate differs. */
 		msg[i % sizeof(msg)] ^= (unsigned char)i;
 		crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
 	}
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 	if (crypto_sign_verify_detached(sig, msg, sizeof(msg), pk) != 0)
-		die("raw signature does not verify", NHI_ERR_CRYPTO);
+		bench_die("raw signature does not verify", NHI_ERR_CRYPTO);
 	sodium_memzero(sk, sizeof(sk));
 	return n / t;
 }
@@ -91,10 +77,10 @@ static struct nhi_key **make_subjects(unsigned n)
 	unsigned i;
 
 	if ((keys = calloc(n, sizeof(*keys))) == NULL)
-		die("calloc", NHI_ERR_ALLOC);
+		bench_die("calloc", NHI_ERR_ALLOC);
 	for (i = 0; i < n; i++) {
 		if ((keys[i] = calloc(1, sizeof(**keys))) == NULL)
-			die("calloc", NHI_ERR_ALLOC);
+			bench_die("calloc", NHI_ERR_ALLOC);
 		keys[i]->type = NHI_KEY_ED25519;
 		crypto_sign_keypair(keys[i]->ed25519_pk, sk);
 	}
@@ -121,7 +107,7 @@ static size_t issue_one(const struct nhi_ca_key *ca, const struct nhi_key *subje
 	int r;
 
 	if ((cert = nhi_cert_new()) == NULL)
-		die("nhi_cert_new", NHI_ERR_ALLOC);
+		bench_die("nhi_cert_new", NHI_ERR_ALLOC);
 	snprintf(key_id, sizeof(key_id), "nhi:bench:%" PRIu64, serial);
 	cert->serial = serial;
 	cert->valid_after = now - 300;
@@ -133,7 +119,7 @@ static size_t issue_one(const struct nhi_ca_key *ca, const struct nhi_key *subje
 	    (r = nhi_cert_add_principal(cert, "ops")) < 0 ||
 	    (r = nhi_cert_set_default_extensions(cert)) < 0 || (r = nhi_cert_sign(cert, ca)) < 0 ||
 	    (r = nhi_cert_to_blob(cert, out)) < 0)
-		die("issuing a certificate", r);
+		bench_die("issuing a certificate", r);
 	len = nhi_buf_len(out);
 	nhi_cert_free(cert);
 	return len;
@@ -151,15 +137,15 @@ static double bench_libnhi(const struct nhi_ca_key *ca, struct nhi_key **subject
 	int r;
 
 	if ((out = nhi_buf_new()) == NULL)
-		die("nhi_buf_new", NHI_ERR_ALLOC);
-	t0 = now_s();
+		bench_die("nhi_buf_new", NHI_ERR_ALLOC);
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++)
 		*ret_blob_len = issue_one(ca, subjects[i], ++*serial, now, out);
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 	/* The last one must be a real, verifiable certificate. */
 	if ((r = nhi_cert_from_blob(nhi_buf_ptr(out), nhi_buf_len(out), &check)) < 0 ||
 	    (r = nhi_cert_verify_signature(check)) < 0)
-		die("verifying the last certificate", r);
+		bench_die("verifying the last certificate", r);
 	nhi_cert_free(check);
 	nhi_buf_free(out);
 	return n / t;
@@ -195,16 +181,8 @@ static char *path_in(const char *dir, const char *name)
 	char *p;
 
 	if (asprintf(&p, "%s/%s", dir, name) < 0)
-		die("asprintf", NHI_ERR_ALLOC);
+		bench_die("asprintf", NHI_ERR_ALLOC);
 	return p;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* (c) ssh-keygen -s, one process per certificate, with a CA it made; each
@@ -232,14 +210,14 @@ static double bench_keygen(const char *keygen, const char *dir, struct nhi_key *
 		snprintf(subj, sizeof(subj), "user%u.pub", i);
 		pub = path_in(dir, subj);
 		if ((r = nhi_key_to_text(subjects[i], "bench", &text)) < 0)
-			die("nhi_key_to_text", r);
+			bench_die("nhi_key_to_text", r);
 		if ((f = fopen(pub, "w")) == NULL || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0)
-			die(pub, 0);
+			bench_die(pub, 0);
 		free(text);
 		free(pub);
 	}
 
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		snprintf(serial, sizeof(serial), "%u", i + 1);
 		snprintf(id, sizeof(id), "nhi:bench:%u", i + 1);
@@ -257,36 +235,22 @@ static double bench_keygen(const char *keygen, const char *dir, struct nhi_key *
 		}
 		free(pub);
 	}
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 
 	/* The process floor: the same number of fork+exec of a no-op. */
 	{
 		char *const argv[] = {"/bin/true", NULL};
 		double te;
 
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (i = 0; i < n; i++)
 			if (run(argv) != 0)
 				break;
-		te = now_s() - t0;
+		te = bench_now_s() - t0;
 		*ret_exec_rate = i == n ? n / te : 0;
 	}
 	free(ca);
 	return n / t;
-}
-
-static unsigned parse_count(const char *s)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v == 0 || v > 10000000) {
-		fprintf(stderr, "cert-sign: bad count: %s\n", s);
-		exit(2);
-	}
-	return (unsigned)v;
 }
 
 int main(int argc, char **argv)
@@ -306,13 +270,13 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "n:k:r:g:")) != -1) {
 		switch (c) {
 		case 'n':
-			o.certs = parse_count(optarg);
+			o.certs = bench_parse_count(optarg, 10000000);
 			break;
 		case 'k':
-			o.keygen_certs = parse_count(optarg);
+			o.keygen_certs = bench_parse_count(optarg, 10000000);
 			break;
 		case 'r':
-			o.rounds = parse_count(optarg);
+			o.rounds = bench_parse_count(optarg, 10000000);
 			break;
 		case 'g':
 			o.keygen = optarg;
@@ -328,9 +292,9 @@ int main(int argc, char **argv)
 	if (o.keygen == NULL || o.keygen[0] != '/')
 		o.keygen = "/usr/bin/ssh-keygen";
 	if (sodium_init() < 0)
-		die("sodium_init", NHI_ERR_CRYPTO);
+		bench_die("sodium_init", NHI_ERR_CRYPTO);
 	if ((r = nhi_ca_generate(&ca)) < 0)
-		die("nhi_ca_generate", r);
+		bench_die("nhi_ca_generate", r);
 
 	n_subjects = o.certs > o.keygen_certs ? o.certs : o.keygen_certs;
 	subjects = make_subjects(n_subjects);
@@ -345,11 +309,11 @@ int main(int argc, char **argv)
 	}
 
 	if (asprintf(&dir, "%s/nhi-bench.XXXXXX", tmpdir != NULL ? tmpdir : "/tmp") < 0)
-		die("asprintf", NHI_ERR_ALLOC);
+		bench_die("asprintf", NHI_ERR_ALLOC);
 	if (mkdtemp(dir) == NULL)
-		die("mkdtemp", 0);
+		bench_die("mkdtemp", 0);
 	keygen = bench_keygen(o.keygen, dir, subjects, o.keygen_certs, &exec_rate);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bench_rmtree(dir);
 	free(dir);
 
 	printf("cert-sign: %u certificates x %u rounds in-process (best round), %u via "

@@ -22,7 +22,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <pthread.h>
@@ -40,6 +39,7 @@
 
 #include "buf.h"
 #include "cert.h"
+#include "bench_util.h"
 #include "err.h"
 #include "kv.h"
 #include "msg.h"
@@ -72,26 +72,12 @@ struct level {
 	atomic_int first_error;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int r)
-{
-	fprintf(stderr, "issue: %s: %s\n", what, r < 0 ? nhi_strerror(r) : strerror(errno));
-	exit(1);
-}
-
 static char *path_in(const char *dir, const char *name)
 {
 	char *p;
 
 	if (asprintf(&p, "%s/%s", dir, name) < 0)
-		die("asprintf", NHI_ERR_ALLOC);
+		bench_die("asprintf", NHI_ERR_ALLOC);
 	return p;
 }
 
@@ -126,14 +112,6 @@ static pid_t spawn(char *const argv[], const char *errpath, bool wait)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* Raw Ed25519 signatures per second. */
 static double bench_raw(unsigned n)
 {
@@ -143,14 +121,14 @@ static double bench_raw(unsigned n)
 
 	crypto_sign_keypair(pk, sk);
 	randombytes_buf(msg, sizeof(msg));
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (unsigned i = 0; i < n; i++) {
 		msg[i % sizeof(msg)] ^= (unsigned char)i;
 		crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);
 	}
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 	if (crypto_sign_verify_detached(sig, msg, sizeof(msg), pk) != 0)
-		die("raw signature does not verify", NHI_ERR_CRYPTO);
+		bench_die("raw signature does not verify", NHI_ERR_CRYPTO);
 	sodium_memzero(sk, sizeof(sk));
 	return n / t;
 }
@@ -161,7 +139,7 @@ static struct nhi_key *random_subject(void)
 	struct nhi_key *key;
 
 	if ((key = calloc(1, sizeof(*key))) == NULL)
-		die("calloc", NHI_ERR_ALLOC);
+		bench_die("calloc", NHI_ERR_ALLOC);
 	key->type = NHI_KEY_ED25519;
 	crypto_sign_keypair(key->ed25519_pk, sk);
 	sodium_memzero(sk, sizeof(sk));
@@ -191,14 +169,14 @@ static double bench_keygen(const char *keygen, const char *dir, unsigned n)
 		snprintf(name, sizeof(name), "kg%u.pub", i);
 		pub = path_in(dir, name);
 		if ((r = nhi_key_to_text(k, "bench", &text)) < 0)
-			die("nhi_key_to_text", r);
+			bench_die("nhi_key_to_text", r);
 		if ((f = fopen(pub, "w")) == NULL || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0)
-			die(pub, 0);
+			bench_die(pub, 0);
 		free(text);
 		free(pub);
 		nhi_key_free(k);
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(serial, sizeof(serial), "%u", i + 1);
 		snprintf(id, sizeof(id), "nhi:" IDENTITY ":%u", i + 1);
@@ -231,7 +209,7 @@ static double bench_keygen(const char *keygen, const char *dir, unsigned n)
 		}
 		free(pub);
 	}
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 	free(ca);
 	return n / t;
 }
@@ -259,20 +237,20 @@ static pid_t start_nhid(const char *nhid, const char *dir, const char *sock)
 	FILE *f;
 
 	if (gr == NULL)
-		die("getgrgid", 0);
+		bench_die("getgrgid", 0);
 	/* The caller's own group is the admin group: the benchmark must add
 	 * its identity without being root. */
 	if ((f = fopen(conf, "w")) == NULL ||
 	    fprintf(f, "[broker]\nsocket = %s\nstate_dir = %s\nadmin_group = %s\n", sock, state,
 	            gr->gr_name) < 0 ||
 	    fclose(f) != 0)
-		die(conf, 0);
+		bench_die(conf, 0);
 	{
 		char *const argv[] = {(char *)nhid,  "-f",  "-c",       conf,
 		                      "--state-dir", state, "--socket", (char *)sock,
 		                      "--no-syslog", NULL};
 		if ((pid = spawn(argv, log, false)) < 0)
-			die("fork", 0);
+			bench_die("fork", 0);
 	}
 	nhi_kv_init(&none);
 	for (int i = 0; i < 200; i++) {
@@ -303,7 +281,7 @@ static void add_identity(const char *sock)
 	int r;
 
 	if ((len = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) < 0)
-		die("readlink /proc/self/exe", 0);
+		bench_die("readlink /proc/self/exe", 0);
 	exe[len] = '\0';
 	nhi_kv_init(&args);
 	if ((r = nhi_kv_add_str(&args, "name", IDENTITY)) < 0 ||
@@ -313,7 +291,7 @@ static void add_identity(const char *sock)
 	            0 ||
 	    (r = nhi_kv_add_str(&args, "selector",
 	                        (snprintf(sel, sizeof(sel), "exe_path=%s", exe), sel))) < 0)
-		die("building the request", r);
+		bench_die("building the request", r);
 	if ((r = call(sock, NHI_MSG_IDENTITY_ADD, &args, &reply)) < 0) {
 		fprintf(stderr, "issue: cannot add identity %s: %s\n", IDENTITY,
 		        reply.message != NULL ? reply.message : nhi_strerror(r));
@@ -428,24 +406,24 @@ static double bench_broker(const char *sock, pid_t nhid, enum nhi_msg_type type,
 
 	if ((lv.blobs = calloc(n, sizeof(*lv.blobs))) == NULL ||
 	    (tids = calloc(threads, sizeof(*tids))) == NULL)
-		die("calloc", NHI_ERR_ALLOC);
+		bench_die("calloc", NHI_ERR_ALLOC);
 	for (unsigned i = 0; i < n; i++) {
 		struct nhi_key *k = random_subject();
 
 		if ((lv.blobs[i] = nhi_buf_new()) == NULL ||
 		    (r = nhi_key_to_blob(k, lv.blobs[i])) < 0)
-			die("nhi_key_to_blob", NHI_ERR_ALLOC);
+			bench_die("nhi_key_to_blob", NHI_ERR_ALLOC);
 		nhi_key_free(k);
 	}
 	cpu_nhid = nhid_cpu_s(nhid);
 	cpu_self = self_cpu_s();
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (unsigned i = 0; i < threads; i++)
 		if (pthread_create(&tids[i], NULL, client, &lv) != 0)
-			die("pthread_create", 0);
+			bench_die("pthread_create", 0);
 	for (unsigned i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
-	t = now_s() - t0;
+	t = bench_now_s() - t0;
 	if (ret_cpu != NULL) {
 		ret_cpu->nhid_us = 1e6 * (nhid_cpu_s(nhid) - cpu_nhid) / n;
 		ret_cpu->clients_us = 1e6 * (self_cpu_s() - cpu_self) / n;
@@ -459,20 +437,6 @@ static double bench_broker(const char *sock, pid_t nhid, enum nhi_msg_type type,
 	free(tids);
 	*ret_failed = lv.failed;
 	return (n - lv.failed) / t;
-}
-
-static unsigned parse_count(const char *s)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v == 0 || v > 10000000) {
-		fprintf(stderr, "issue: bad count: %s\n", s);
-		exit(2);
-	}
-	return (unsigned)v;
 }
 
 int main(int argc, char **argv)
@@ -495,10 +459,10 @@ int main(int argc, char **argv)
 			o.keygen = optarg;
 			break;
 		case 'n':
-			o.certs = parse_count(optarg);
+			o.certs = bench_parse_count(optarg, 10000000);
 			break;
 		case 'k':
-			o.keygen_certs = parse_count(optarg);
+			o.keygen_certs = bench_parse_count(optarg, 10000000);
 			break;
 		default:
 			fprintf(stderr, "usage: issue [-d NHID] [-g SSH_KEYGEN] [-n CERTS] "
@@ -511,13 +475,13 @@ int main(int argc, char **argv)
 	if (o.keygen == NULL || o.keygen[0] != '/')
 		o.keygen = "/usr/bin/ssh-keygen";
 	if (sodium_init() < 0)
-		die("sodium_init", NHI_ERR_CRYPTO);
+		bench_die("sodium_init", NHI_ERR_CRYPTO);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (asprintf(&dir, "%s/nhi-bench-issue.XXXXXX", tmpdir != NULL ? tmpdir : "/tmp") < 0)
-		die("asprintf", NHI_ERR_ALLOC);
+		bench_die("asprintf", NHI_ERR_ALLOC);
 	if (mkdtemp(dir) == NULL)
-		die("mkdtemp", 0);
+		bench_die("mkdtemp", 0);
 	sock = path_in(dir, "broker.sock");
 	nhid = start_nhid(o.nhid, dir, sock);
 	add_identity(sock);
@@ -535,7 +499,7 @@ int main(int argc, char **argv)
 
 	kill(nhid, SIGTERM);
 	waitpid(nhid, &status, 0);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bench_rmtree(dir);
 	free(sock);
 	free(dir);
 
