@@ -22,7 +22,9 @@
 # login with pam_unix and pam_nhi against pam_unix alone; both logins with
 # UsePAM no; nhi ssh against the plain login; the certificate login with
 # the principal in an AuthorizedPrincipalsFile (no helper, no broker)
-# against nhi's; one run of the principals helper alone against cat.
+# against nhi's; the floor, /bin/echo as the principals command, against
+# the plain key, and nhi's helper against it; one run of the principals
+# helper alone against cat.
 # At the end the run checks that pam_nhi and the broker's online check took
 # part in every login they should have, and fails if not.
 #
@@ -158,6 +160,13 @@ AuthorizedKeysFile none
 ExposeAuthInfo yes
 PermitUserEnvironment no"
 PORT_CERTFILE=$STARTED_PORT
+# The control for the helper's share: the same configuration with a stock
+# program as the principals command. /bin/echo prints the account name,
+# which is this certificate's principal; sshd forks, drops to nhi and execs
+# it exactly as it does nhi-authorized-principals, with no broker behind it.
+start_one echo-command "$PAM_UNIX" "$(printf '%s\n' "$NHI_LINES" |
+	sed 's|^AuthorizedPrincipalsCommand .*|AuthorizedPrincipalsCommand /bin/echo %u|')"
+PORT_ECHO=$STARTED_PORT
 
 CLIENT=(-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no
 	-o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes
@@ -215,6 +224,23 @@ run_spawn -n "$BD_ROUNDS" -w 3 \
 	nhi-certificate - "${CERT_LOGIN[@]}" -p "$PORT_NHI" 127.0.0.1 echo ok ::: \
 	principals-file - "${CERT_LOGIN[@]}" -p "$PORT_CERTFILE" 127.0.0.1 echo ok
 
+# The floor under the budget: the same configuration with /bin/echo as
+# the principals command, which is the least any AuthorizedPrincipalsCommand
+# can cost, against the plain key; then nhi's helper and online check
+# against /bin/echo in the same place. Both with pam_unix alone.
+echo
+echo "the floor: /bin/echo as the principals command (sshd's fork, drop to nhi, exec;"
+echo "no broker) against the plain key, UsePAM yes, pam_unix"
+run_spawn -n "$BD_ROUNDS" -w 3 \
+	echo-command+pam_unix - "${CERT_LOGIN[@]}" -p "$PORT_ECHO" 127.0.0.1 echo ok ::: \
+	plain-key+pam_unix - "${PLAIN_LOGIN[@]}" -p "$PORT_PLAIN_PAM" 127.0.0.1 echo ok
+echo
+echo "nhi's helper and online check against /bin/echo in the principals command's place,"
+echo "UsePAM yes, pam_unix"
+run_spawn -n "$BD_ROUNDS" -w 3 \
+	nhi-certificate+pam_unix - "${CERT_LOGIN[@]}" -p "$PORT_NHI_UNIX" 127.0.0.1 echo ok ::: \
+	echo-command+pam_unix - "${CERT_LOGIN[@]}" -p "$PORT_ECHO" 127.0.0.1 echo ok
+
 # Then one run of the principals helper as sshd makes it (as nhi, with the
 # tokens sshd passes for this certificate, the broker's online check
 # included) against cat of the plain key's authorized_keys file, which is
@@ -239,7 +265,7 @@ run_spawn -n "$((BD_ROUNDS * 4))" -w 10 \
 echo
 rc=0
 n=$(grep -c "principals: $BOT .*may log in" "$NHID_LOG" || true)
-want=$((2 * (ROUNDS + 3) + 9 * (BD_ROUNDS + 3) + 4 * BD_ROUNDS + 10))
+want=$((2 * (ROUNDS + 3) + 11 * (BD_ROUNDS + 3) + 4 * BD_ROUNDS + 10))
 echo "logins the broker's online check allowed: $n, expected $want"
 [ "$n" -eq "$want" ] || rc=1
 pam_logins=$((ROUNDS + 3 + BD_ROUNDS + 3))
