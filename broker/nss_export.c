@@ -13,6 +13,7 @@
 #include "nss_export.h"
 #include "nsscache.h"
 #include "store_account.h"
+#include "store_nss.h"
 
 struct export
 {
@@ -39,16 +40,21 @@ static int cmp_str_ptr(const void *a, const void *b)
 
 /* The exported users' names, sorted, so that member lists are filtered in
  * O(log n) per member: at 100 000 accounts a linear scan per member and
- * per group made the rewrite quadratic. */
+ * per group made the rewrite quadratic. The store hands the users over
+ * ordered by name already; the sort is for any other order. */
 static int user_names_sorted(const struct export *e, const char ***ret)
 {
 	const char **v = calloc(e->n_users + 1, sizeof(*v));
+	bool sorted = true;
 
 	if (v == NULL)
 		return NHI_ERR_ALLOC;
-	for (size_t i = 0; i < e->n_users; i++)
+	for (size_t i = 0; i < e->n_users; i++) {
 		v[i] = e->users[i].name;
-	if (e->n_users > 1)
+		if (i > 0 && sorted && strcmp(v[i - 1], v[i]) > 0)
+			sorted = false;
+	}
+	if (!sorted)
 		qsort(v, e->n_users, sizeof(*v), cmp_str_ptr);
 	*ret = v;
 	return 0;
@@ -123,6 +129,7 @@ static int add_private_groups(struct export *e, const struct nhi_local_accounts 
 	size_t *order = calloc(e->n_users + 1, sizeof(*order));
 	bool *later = calloc(e->n_users + 1, sizeof(*later));
 	size_t n_store = e->n_groups;
+	bool sorted = true;
 	int r = 0;
 
 	if (names == NULL || order == NULL || later == NULL) {
@@ -138,9 +145,14 @@ static int add_private_groups(struct export *e, const struct nhi_local_accounts 
 	nhi_id_set_sort(&gids);
 	if (n_store > 1)
 		qsort(names, n_store, sizeof(*names), cmp_str_ptr);
-	for (size_t i = 0; i < e->n_users; i++)
+	/* Users whose gids already grow with their position (as when each
+	 * has its own, handed out in name order) need no sort. */
+	for (size_t i = 0; i < e->n_users; i++) {
 		order[i] = i;
-	if (e->n_users > 1)
+		if (i > 0 && sorted && e->users[i - 1].gid > e->users[i].gid)
+			sorted = false;
+	}
+	if (!sorted)
 		qsort_r(order, e->n_users, sizeof(*order), cmp_user_gid, e->users);
 	for (size_t i = 1; i < e->n_users; i++)
 		if (e->users[order[i]].gid == e->users[order[i - 1]].gid)
@@ -182,18 +194,18 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 {
 	struct export e = {0};
 	struct nhi_local_accounts l = {0};
-	struct nhi_identity *ids = NULL;
+	struct nhi_store_nss_accounts ids = {0};
 	struct nhi_store_group *groups = NULL;
-	size_t n_ids = 0, n_groups = 0, i;
-	uint64_t generation = 0;
-	struct nhi_nsscache *old = NULL;
+	size_t n_ids, n_groups = 0, i;
+	uint64_t generation = 0, old_generation;
 	struct timeval tv;
 	int r;
 
 	if ((r = nhi_local_accounts_read(p->passwd_path, p->group_path, &l)) < 0 ||
-	    (r = nhi_store_identity_list(s, &ids, &n_ids)) < 0 ||
+	    (r = nhi_store_nss_accounts(s, &ids)) < 0 ||
 	    (r = nhi_store_group_list_all(s, &groups, &n_groups)) < 0)
 		goto out;
+	n_ids = ids.n;
 	e.users = calloc(n_ids + 1, sizeof(*e.users));
 	e.groups = calloc(n_ids + n_groups + 1, sizeof(*e.groups));
 	e.strings = calloc(n_ids + 1, sizeof(*e.strings));
@@ -202,12 +214,17 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 		goto out;
 	}
 	for (i = 0; i < n_ids; i++) {
-		const struct nhi_identity *id = &ids[i];
+		const struct nhi_store_nss_account *id = &ids.v[i];
+		struct nhi_identity state;
 		struct nhi_nss_user *u;
 		uint32_t uid, gid;
 
+		nhi_identity_init(&state);
+		state.uid = id->uid;
+		state.status = id->status;
+		state.updated = id->updated;
 		if (!nhi_account_kind_is_unix(id->kind) ||
-		    !nhi_account_resolves(id, p->quarantine, p->now) || id->uid > UINT32_MAX)
+		    !nhi_account_resolves(&state, p->quarantine, p->now) || id->uid > UINT32_MAX)
 			continue;
 		if (id->status == NHI_STATUS_RETIRED) {
 			int64_t end = id->updated + (int64_t)p->quarantine;
@@ -247,18 +264,16 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 	/* The generation grows with every rewrite, even across restarts. */
 	gettimeofday(&tv, NULL);
 	generation = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
-	if (nhi_nsscache_open(path, &old) == 0) {
-		if (nhi_nsscache_generation(old) >= generation)
-			generation = nhi_nsscache_generation(old) + 1;
-		nhi_nsscache_close(old);
-	}
+	if (nhi_nsscache_read_generation(path, &old_generation) == 0 &&
+	    old_generation >= generation && old_generation < UINT64_MAX)
+		generation = old_generation + 1;
 	r = nhi_nsscache_write(path, generation, e.users, e.n_users, e.groups, e.n_groups);
 	ret->n_users = e.n_users;
 	ret->n_groups = e.n_groups;
 out:
 	export_clear(&e);
 	nhi_local_accounts_clear(&l);
-	nhi_identity_list_free(ids, n_ids);
+	nhi_store_nss_accounts_clear(&ids);
 	nhi_store_group_list_free(groups, n_groups);
 	return r;
 }

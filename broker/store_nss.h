@@ -1,0 +1,34 @@
+/* The identities' unix account columns, read in one pass for the NSS cache
+ * writer (nss_export.c): only the columns it needs, with every string in
+ * a few large blocks instead of one allocation each, since a rewrite reads
+ * every identity and runs on the broker's event loop. */
+#ifndef NHI_STORE_NSS_H
+#define NHI_STORE_NSS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct nhi_store_nss_account {
+	const char *name;
+	const char *gecos, *home, *shell; /* NULL when unset */
+	enum nhi_identity_kind kind;
+	enum nhi_identity_status status;
+	int64_t uid, gid; /* NHI_ID_NONE: not set */
+	int64_t updated;
+};
+
+struct nhi_store_nss_blocks;
+
+struct nhi_store_nss_accounts {
+	struct nhi_store_nss_account *v; /* ordered by name */
+	size_t n;
+	struct nhi_store_nss_blocks *blocks; /* the strings v points into */
+};
+
+/* Every identity, ordered by name. On failure *ret is left empty. */
+int nhi_store_nss_accounts(struct nhi_store *s, struct nhi_store_nss_accounts *ret);
+void nhi_store_nss_accounts_clear(struct nhi_store_nss_accounts *l);
+
+#endif
