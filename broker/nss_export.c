@@ -195,19 +195,19 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 	struct export e = {0};
 	struct nhi_local_accounts l = {0};
 	struct nhi_store_nss_accounts ids = {0};
-	struct nhi_store_group *groups = NULL;
-	size_t n_ids, n_groups = 0, i;
+	struct nhi_store_nss_groups groups = {0};
+	size_t n_ids, i;
 	uint64_t generation = 0, old_generation;
 	struct timeval tv;
 	int r;
 
 	if ((r = nhi_local_accounts_read(p->passwd_path, p->group_path, &l)) < 0 ||
 	    (r = nhi_store_nss_accounts(s, &ids)) < 0 ||
-	    (r = nhi_store_group_list_all(s, &groups, &n_groups)) < 0)
+	    (r = nhi_store_nss_groups(s, &groups)) < 0)
 		goto out;
 	n_ids = ids.n;
 	e.users = calloc(n_ids + 1, sizeof(*e.users));
-	e.groups = calloc(n_ids + n_groups + 1, sizeof(*e.groups));
+	e.groups = calloc(n_ids + groups.n + 1, sizeof(*e.groups));
 	e.strings = calloc(n_ids + 1, sizeof(*e.strings));
 	if (e.users == NULL || e.groups == NULL || e.strings == NULL) {
 		r = NHI_ERR_ALLOC;
@@ -257,7 +257,7 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 			u->home = e.strings[e.n_strings++];
 		}
 	}
-	if ((r = add_store_groups(&e, &l, groups, n_groups)) < 0)
+	if ((r = add_store_groups(&e, &l, groups.v, groups.n)) < 0)
 		goto out;
 	if ((r = add_private_groups(&e, &l)) < 0)
 		goto out;
@@ -274,7 +274,7 @@ out:
 	export_clear(&e);
 	nhi_local_accounts_clear(&l);
 	nhi_store_nss_accounts_clear(&ids);
-	nhi_store_group_list_free(groups, n_groups);
+	nhi_store_nss_groups_clear(&groups);
 	return r;
 }
 

@@ -123,3 +123,191 @@ void nhi_store_nss_accounts_clear(struct nhi_store_nss_accounts *l)
 	blocks_free(l->blocks);
 	memset(l, 0, sizeof(*l));
 }
+
+static const char sql_nss_groups[] = "SELECT id, name, gid FROM groups ORDER BY name";
+/* All members of all groups at once; duplicates (a membership and a role
+ * both) and the order are settled after reading. */
+static const char sql_nss_members[] =
+        "SELECT m.group_id, i.name FROM memberships m JOIN identities i ON i.id = m.identity_id"
+        " UNION ALL"
+        " SELECT g.id, i.name FROM groups g JOIN roles r ON r.role = g.name"
+        " JOIN identities i ON i.id = r.identity_id";
+
+struct group_key {
+	int64_t id;
+	size_t pos; /* in the name-ordered list */
+};
+
+struct member_row {
+	size_t pos; /* the group's, in the name-ordered list */
+	const char *name;
+};
+
+static int cmp_group_key(const void *a, const void *b)
+{
+	int64_t x = ((const struct group_key *)a)->id, y = ((const struct group_key *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_member_row(const void *a, const void *b)
+{
+	const struct member_row *x = a, *y = b;
+
+	if (x->pos != y->pos)
+		return (x->pos > y->pos) - (x->pos < y->pos);
+	return strcmp(x->name, y->name);
+}
+
+/* Appends one element to *v (*n used of *cap), growing it as needed. */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	size_t c;
+
+	if (n < *cap)
+		return v;
+	c = *cap ? *cap * 2 : 64;
+	if ((v = reallocarray(v, c, size)) != NULL)
+		*cap = c;
+	return v;
+}
+
+static int groups_read(struct nhi_store *s, struct nhi_store_nss_groups *l,
+                       struct group_key **ret_keys)
+{
+	struct group_key *keys = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0, kcap = 0;
+	int r;
+
+	if ((r = store_prepare(s, sql_nss_groups, &st)) < 0)
+		return r;
+	while ((r = store_step(s, st)) == 1) {
+		struct nhi_store_group *g;
+		const char *name;
+		void *p;
+
+		if ((p = grow(l->v, l->n, &cap, sizeof(*l->v))) == NULL) {
+			r = NHI_ERR_ALLOC;
+			break;
+		}
+		l->v = p;
+		if ((p = grow(keys, l->n, &kcap, sizeof(*keys))) == NULL) {
+			r = NHI_ERR_ALLOC;
+			break;
+		}
+		keys = p;
+		if ((r = col_copy(st, 1, &l->blocks, &name)) < 0)
+			break;
+		if (name == NULL) {
+			r = NHI_ERR_STORE_CORRUPT;
+			break;
+		}
+		g = &l->v[l->n];
+		memset(g, 0, sizeof(*g));
+		g->name = (char *)name;
+		g->gid = store_col_opt_int(st, 2, NHI_ID_NONE);
+		keys[l->n].id = sqlite3_column_int64(st, 0);
+		keys[l->n].pos = l->n;
+		l->n++;
+	}
+	store_release(st);
+	if (r < 0) {
+		free(keys);
+		return r;
+	}
+	if (l->n > 1)
+		qsort(keys, l->n, sizeof(*keys), cmp_group_key);
+	*ret_keys = keys;
+	return 0;
+}
+
+static int members_read(struct nhi_store *s, struct nhi_store_nss_groups *l,
+                        const struct group_key *keys, struct member_row **ret_rows, size_t *ret_n)
+{
+	struct member_row *rows = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	if ((r = store_prepare(s, sql_nss_members, &st)) < 0)
+		return r;
+	while ((r = store_step(s, st)) == 1) {
+		struct group_key key = {.id = sqlite3_column_int64(st, 0)};
+		const struct group_key *k =
+		        l->n > 0 ? bsearch(&key, keys, l->n, sizeof(*keys), cmp_group_key) : NULL;
+		void *p;
+
+		if (k == NULL)
+			continue; /* a group added between the two reads */
+		if ((p = grow(rows, n, &cap, sizeof(*rows))) == NULL) {
+			r = NHI_ERR_ALLOC;
+			break;
+		}
+		rows = p;
+		rows[n].pos = k->pos;
+		if ((r = col_copy(st, 1, &l->blocks, &rows[n].name)) < 0)
+			break;
+		if (rows[n].name == NULL) {
+			r = NHI_ERR_STORE_CORRUPT;
+			break;
+		}
+		n++;
+	}
+	store_release(st);
+	if (r < 0) {
+		free(rows);
+		return r;
+	}
+	*ret_rows = rows;
+	*ret_n = n;
+	return 0;
+}
+
+int nhi_store_nss_groups(struct nhi_store *s, struct nhi_store_nss_groups *ret)
+{
+	struct nhi_store_nss_groups l = {0};
+	struct group_key *keys = NULL;
+	struct member_row *rows = NULL;
+	size_t n_rows = 0, k = 0;
+	int r;
+
+	if (s == NULL || ret == NULL)
+		return NHI_ERR_INVALID_ARGUMENT;
+	if ((r = groups_read(s, &l, &keys)) < 0 ||
+	    (r = members_read(s, &l, keys, &rows, &n_rows)) < 0)
+		goto out;
+	if (n_rows > 1)
+		qsort(rows, n_rows, sizeof(*rows), cmp_member_row);
+	if ((l.members = calloc(n_rows + 1, sizeof(*l.members))) == NULL) {
+		r = NHI_ERR_ALLOC;
+		goto out;
+	}
+	for (size_t i = 0; i < n_rows; i++) {
+		struct nhi_store_group *g = &l.v[rows[i].pos];
+
+		if (i > 0 && cmp_member_row(&rows[i - 1], &rows[i]) == 0)
+			continue;
+		if (g->n_members == 0)
+			g->members = &l.members[k];
+		l.members[k++] = (char *)rows[i].name;
+		g->n_members++;
+	}
+	*ret = l;
+	memset(&l, 0, sizeof(l));
+out:
+	free(keys);
+	free(rows);
+	nhi_store_nss_groups_clear(&l);
+	return r;
+}
+
+void nhi_store_nss_groups_clear(struct nhi_store_nss_groups *l)
+{
+	if (l == NULL)
+		return;
+	free(l->v);
+	free(l->members);
+	blocks_free(l->blocks);
+	memset(l, 0, sizeof(*l));
+}

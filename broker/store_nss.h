@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "store_account.h"
 
 struct nhi_store_nss_account {
 	const char *name;
@@ -30,5 +31,20 @@ struct nhi_store_nss_accounts {
 /* Every identity, ordered by name. On failure *ret is left empty. */
 int nhi_store_nss_accounts(struct nhi_store *s, struct nhi_store_nss_accounts *ret);
 void nhi_store_nss_accounts_clear(struct nhi_store_nss_accounts *l);
+
+struct nhi_store_nss_groups {
+	struct nhi_store_group *v; /* ordered by name; members sorted, unique */
+	size_t n;
+	char **members;                      /* every group's members, one after another */
+	struct nhi_store_nss_blocks *blocks; /* the strings v and members point into */
+};
+
+/* Every group with its members (the identities in memberships plus those
+ * holding a role of the group's name), as nhi_store_group_list_all gives
+ * them, but from two queries in all instead of one per group: without an
+ * index by role name, each of those scanned every role. On failure *ret is
+ * left empty. Free with nhi_store_nss_groups_clear, not the list's own. */
+int nhi_store_nss_groups(struct nhi_store *s, struct nhi_store_nss_groups *ret);
+void nhi_store_nss_groups_clear(struct nhi_store_nss_groups *l);
 
 #endif

@@ -14,6 +14,7 @@
 #include "nss_export.h"
 #include "nsscache.h"
 #include "store.h"
+#include "store_account.h"
 #include "store_group.h"
 #include "store_nss.h"
 #include "support.h"
@@ -266,4 +267,69 @@ Test(store_nss, generation_grows_past_a_future_one)
 	cr_expect_eq(nhi_nsscache_generation(cache), future + 1);
 	cr_expect_eq(nhi_nsscache_user_count(cache), 1);
 	nhi_nsscache_close(cache);
+}
+
+/* Members by membership and by a role of the group's name, each listed
+ * once and sorted, whatever order they were added in; groups in name
+ * order, an empty one with none. */
+Test(store_nss, groups_members_by_membership_and_role_once_and_sorted)
+{
+	struct nhi_store_nss_groups g = {0};
+
+	add_identity("zoe", 6001, 6001);
+	add_identity("yan", 6002, 6002);
+	add_identity("xia", 6003, 6003);
+	add_identity("wes", 6004, 6004);
+	cr_assert_eq(nhi_store_group_add(store, "web", 6101, 1), 0);
+	cr_assert_eq(nhi_store_group_add(store, "db", 6100, 1), 0);
+	cr_assert_eq(nhi_store_group_add(store, "none", 6102, 1), 0);
+	cr_assert_eq(nhi_store_group_member_add(store, "web", "zoe"), 0);
+	cr_assert_eq(nhi_store_group_member_add(store, "web", "xia"), 0);
+	cr_assert_eq(nhi_store_role_add(store, "xia", "web"), 0);
+	cr_assert_eq(nhi_store_role_add(store, "yan", "web"), 0);
+	cr_assert_eq(nhi_store_role_add(store, "wes", "db"), 0);
+	cr_assert_eq(nhi_store_role_add(store, "wes", "not-a-group"), 0);
+
+	cr_assert_eq(nhi_store_nss_groups(store, &g), 0);
+	cr_assert_eq(g.n, 3);
+	cr_expect_str_eq(g.v[0].name, "db");
+	cr_expect_eq(g.v[0].gid, 6100);
+	cr_assert_eq(g.v[0].n_members, 1);
+	cr_expect_str_eq(g.v[0].members[0], "wes");
+	cr_expect_str_eq(g.v[1].name, "none");
+	cr_expect_eq(g.v[1].n_members, 0);
+	cr_expect_str_eq(g.v[2].name, "web");
+	cr_assert_eq(g.v[2].n_members, 3, "xia is a member and has the role: once");
+	cr_expect_str_eq(g.v[2].members[0], "xia");
+	cr_expect_str_eq(g.v[2].members[1], "yan");
+	cr_expect_str_eq(g.v[2].members[2], "zoe");
+	nhi_store_nss_groups_clear(&g);
+	nhi_store_nss_groups_clear(NULL);
+
+	/* The same as the per-group read it replaces. */
+	struct nhi_store_group *old = NULL;
+	size_t n_old = 0;
+	cr_assert_eq(nhi_store_nss_groups(store, &g), 0);
+	cr_assert_eq(nhi_store_group_list_all(store, &old, &n_old), 0);
+	cr_assert_eq(n_old, g.n);
+	for (size_t i = 0; i < n_old; i++) {
+		cr_expect_str_eq(old[i].name, g.v[i].name);
+		cr_expect_eq(old[i].gid, g.v[i].gid);
+		cr_assert_eq(old[i].n_members, g.v[i].n_members, "%s", old[i].name);
+		for (size_t j = 0; j < old[i].n_members; j++)
+			cr_expect_str_eq(old[i].members[j], g.v[i].members[j]);
+	}
+	nhi_store_group_list_free(old, n_old);
+	nhi_store_nss_groups_clear(&g);
+}
+
+Test(store_nss, no_groups)
+{
+	struct nhi_store_nss_groups g = {0};
+
+	add_identity("solo", 6001, 6001);
+	cr_assert_eq(nhi_store_nss_groups(store, &g), 0);
+	cr_expect_eq(g.n, 0);
+	nhi_store_nss_groups_clear(&g);
+	cr_expect_eq(nhi_store_nss_groups(NULL, &g), NHI_ERR_INVALID_ARGUMENT);
 }
