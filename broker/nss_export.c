@@ -202,8 +202,7 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 	int r;
 
 	if ((r = nhi_local_accounts_read(p->passwd_path, p->group_path, &l)) < 0 ||
-	    (r = nhi_store_nss_accounts(s, &ids)) < 0 ||
-	    (r = nhi_store_nss_groups(s, &groups)) < 0)
+	    (r = nhi_store_nss_accounts(s, &ids)) < 0 || (r = nhi_store_nss_groups(s, &groups)) < 0)
 		goto out;
 	n_ids = ids.n;
 	e.users = calloc(n_ids + 1, sizeof(*e.users));
