@@ -38,24 +38,41 @@ static int cmp_str_ptr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A name with its prefix (nhi_store_nss_name_prefix), for the searches
+ * that run once per group member. */
+struct name_key {
+	uint64_t prefix;
+	const char *name;
+};
+
+static int cmp_name_key(const void *a, const void *b)
+{
+	const struct name_key *x = a, *y = b;
+
+	if (x->prefix != y->prefix)
+		return (x->prefix > y->prefix) - (x->prefix < y->prefix);
+	return strcmp(x->name, y->name);
+}
+
 /* The exported users' names, sorted, so that member lists are filtered in
  * O(log n) per member: at 100 000 accounts a linear scan per member and
  * per group made the rewrite quadratic. The store hands the users over
  * ordered by name already; the sort is for any other order. */
-static int user_names_sorted(const struct export *e, const char ***ret)
+static int user_names_sorted(const struct export *e, struct name_key **ret)
 {
-	const char **v = calloc(e->n_users + 1, sizeof(*v));
+	struct name_key *v = calloc(e->n_users + 1, sizeof(*v));
 	bool sorted = true;
 
 	if (v == NULL)
 		return NHI_ERR_ALLOC;
 	for (size_t i = 0; i < e->n_users; i++) {
-		v[i] = e->users[i].name;
-		if (i > 0 && sorted && strcmp(v[i - 1], v[i]) > 0)
+		v[i].name = e->users[i].name;
+		v[i].prefix = nhi_store_nss_name_prefix(v[i].name);
+		if (i > 0 && sorted && cmp_name_key(&v[i - 1], &v[i]) > 0)
 			sorted = false;
 	}
 	if (!sorted)
-		qsort(v, e->n_users, sizeof(*v), cmp_str_ptr);
+		qsort(v, e->n_users, sizeof(*v), cmp_name_key);
 	*ret = v;
 	return 0;
 }
@@ -65,11 +82,18 @@ static bool names_have(const char *const *v, size_t n, const char *name)
 	return n > 0 && bsearch(&name, v, n, sizeof(*v), cmp_str_ptr) != NULL;
 }
 
+static bool user_names_have(const struct name_key *v, size_t n, const char *name)
+{
+	struct name_key key = {nhi_store_nss_name_prefix(name), name};
+
+	return n > 0 && bsearch(&key, v, n, sizeof(*v), cmp_name_key) != NULL;
+}
+
 /* The store's groups with a gid, members limited to exported users. */
 static int add_store_groups(struct export *e, const struct nhi_local_accounts *l,
                             const struct nhi_store_group *g, size_t n)
 {
-	const char **users = NULL;
+	struct name_key *users = NULL;
 	int r;
 
 	/* The store keeps group names and gids unique: only clashes with the
@@ -96,7 +120,7 @@ static int add_store_groups(struct export *e, const struct nhi_local_accounts *l
 			goto out;
 		}
 		for (size_t j = 0; j < g[i].n_members; j++)
-			if (names_have(users, e->n_users, g[i].members[j]))
+			if (user_names_have(users, e->n_users, g[i].members[j]))
 				members[k++] = g[i].members[j];
 		out = &e->groups[e->n_groups++];
 		out->name = g[i].name;

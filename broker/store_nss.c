@@ -139,9 +139,19 @@ struct group_key {
 };
 
 struct member_row {
-	size_t pos; /* the group's, in the name-ordered list */
+	size_t pos;      /* the group's, in the name-ordered list */
+	uint64_t prefix; /* nhi_store_nss_name_prefix(name) */
 	const char *name;
 };
+
+uint64_t nhi_store_nss_name_prefix(const char *name)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < 8 && name[i] != '\0'; i++)
+		v |= (uint64_t)(unsigned char)name[i] << (56 - 8 * i);
+	return v;
+}
 
 static int cmp_group_key(const void *a, const void *b)
 {
@@ -156,6 +166,8 @@ static int cmp_member_row(const void *a, const void *b)
 
 	if (x->pos != y->pos)
 		return (x->pos > y->pos) - (x->pos < y->pos);
+	if (x->prefix != y->prefix)
+		return (x->prefix > y->prefix) - (x->prefix < y->prefix);
 	return strcmp(x->name, y->name);
 }
 
@@ -252,6 +264,7 @@ static int members_read(struct nhi_store *s, struct nhi_store_nss_groups *l,
 			r = NHI_ERR_STORE_CORRUPT;
 			break;
 		}
+		rows[n].prefix = nhi_store_nss_name_prefix(rows[n].name);
 		n++;
 	}
 	store_release(st);

@@ -333,3 +333,55 @@ Test(store_nss, no_groups)
 	nhi_store_nss_groups_clear(&g);
 	cr_expect_eq(nhi_store_nss_groups(NULL, &g), NHI_ERR_INVALID_ARGUMENT);
 }
+
+/* Names longer than the 8-byte prefix, equal in it, and one a prefix of
+ * another: the prefix orders as strcmp does, and ties fall back to it. */
+Test(store_nss, name_prefix_orders_as_strcmp)
+{
+	static const char *const names[] = {
+	        "a", "ab", "abc", "longname", "longname-a", "longname-b", "longnamf", "z_", "z_$"};
+	size_t n = sizeof(names) / sizeof(names[0]);
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++) {
+			uint64_t x = nhi_store_nss_name_prefix(names[i]);
+			uint64_t y = nhi_store_nss_name_prefix(names[j]);
+			int c = strcmp(names[i], names[j]);
+
+			if (c < 0)
+				cr_expect_leq(x, y, "%s, %s", names[i], names[j]);
+			else if (c > 0)
+				cr_expect_geq(x, y, "%s, %s", names[i], names[j]);
+			else
+				cr_expect_eq(x, y);
+		}
+	cr_expect_eq(nhi_store_nss_name_prefix("longname-a"),
+	             nhi_store_nss_name_prefix("longname-b"));
+}
+
+Test(store_nss, members_equal_in_their_prefix_sorted_and_exported)
+{
+	struct nhi_nsscache *cache;
+	struct group gr;
+	char buf[512];
+
+	add_identity("longname-c", 6001, 6001);
+	add_identity("longname-a", 6002, 6002);
+	add_identity("longname-b", 6003, 6003);
+	add_identity("longname", 6004, 6004);
+	cr_assert_eq(nhi_store_group_add(store, "team", 6100, 1), 0);
+	cr_assert_eq(nhi_store_role_add(store, "longname-c", "team"), 0);
+	cr_assert_eq(nhi_store_group_member_add(store, "team", "longname-b"), 0);
+	cr_assert_eq(nhi_store_role_add(store, "longname-b", "team"), 0);
+	cr_assert_eq(nhi_store_group_member_add(store, "team", "longname"), 0);
+	cr_assert_eq(nhi_store_role_add(store, "longname-a", "team"), 0);
+	cache = export_open();
+	cr_assert_eq(nhi_nsscache_getgrnam(cache, "team", &gr, buf, sizeof(buf)), 0);
+	cr_assert_not_null(gr.gr_mem[3]);
+	cr_expect_str_eq(gr.gr_mem[0], "longname");
+	cr_expect_str_eq(gr.gr_mem[1], "longname-a");
+	cr_expect_str_eq(gr.gr_mem[2], "longname-b");
+	cr_expect_str_eq(gr.gr_mem[3], "longname-c");
+	cr_expect_null(gr.gr_mem[4]);
+	nhi_nsscache_close(cache);
+}
