@@ -297,6 +297,8 @@ int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, si
 		return NHI_ERR_SYSTEM;
 
 	img = calloc(1, (size_t)total);
+	/* One array for both loops: a group's chain holds only groups already
+	 * written, whose hashes have replaced the users' by then. */
 	name_hashes = calloc(n_users > n_groups ? n_users + 1 : n_groups + 1, sizeof(*name_hashes));
 	if (!img || !name_hashes) {
 		r = NHI_ERR_ALLOC;
