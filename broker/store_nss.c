@@ -1,4 +1,4 @@
-/* The NSS cache writer's read of the identities: see store_nss.h. */
+/* The NSS cache writer's read of identities and groups: see store_nss.h. */
 #include <config.h>
 
 #include <stdlib.h>

@@ -1,7 +1,8 @@
-/* The identities' unix account columns, read in one pass for the NSS cache
- * writer (nss_export.c): only the columns it needs, with every string in
- * a few large blocks instead of one allocation each, since a rewrite reads
- * every identity and runs on the broker's event loop. */
+/* The store as the NSS cache writer (nss_export.c) reads it: the
+ * identities' unix account columns and every group's members, each in one
+ * pass, only the columns it needs, every string in a few large blocks
+ * instead of one allocation each, since a rewrite reads all of them and
+ * runs on the broker's event loop. */
 #ifndef NHI_STORE_NSS_H
 #define NHI_STORE_NSS_H
 
