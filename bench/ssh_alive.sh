@@ -5,8 +5,9 @@
 #
 #   bulk: the remote command writes SIZE MB to stdout (read by wc -c);
 #         nhi ssh with keepalives every second, nhi ssh with them off, and
-#         ssh -o ServerAliveInterval=1. Median wall time, and the ratios.
-#         Data keeps arriving, so no keepalive should be sent at all.
+#         ssh -o ServerAliveInterval=1. Median wall time and client CPU
+#         time, and the ratios. Data keeps arriving, so no keepalive should
+#         be sent at all.
 #   idle: the remote command sleeps IDLE seconds; CPU time (user + system)
 #         of the client and everything it ran (runuser, the shell, nhi's
 #         certificate request), with keepalives every second and off, and
@@ -87,6 +88,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		[ "$(cat "$NHI_TMP/count")" -eq "$bytes" ] ||
 			bail_out "bulk $c: $(cat "$NHI_TMP/count") bytes, not $bytes: $(cat "$NHI_TMP/err")"
 		awk '{ print $1 }' "$NHI_TMP/time" >>"$NHI_TMP/bulk-$c"
+		awk '{ printf "%.0f\n", ($2 + $3) * 1000 }' "$NHI_TMP/time" >>"$NHI_TMP/bulkcpu-$c"
 		{ time client "$c" "sleep $IDLE; exit 3" >/dev/null 2>"$NHI_TMP/err"; } \
 			2>"$NHI_TMP/time"
 		rc=$?
@@ -107,15 +109,23 @@ for c in $CLIENTS; do
 	printf '  %-11s %s\n' "$c" "$(median "$NHI_TMP/bulk-$c")"
 	eval "bulk_${c//-/_}=$(median "$NHI_TMP/bulk-$c")"
 done
+echo "bulk: median client CPU milliseconds (user + system, wc included)"
+for c in $CLIENTS; do
+	printf '  %-11s %s\n' "$c" "$(median "$NHI_TMP/bulkcpu-$c")"
+	eval "bulkcpu_${c//-/_}=$(median "$NHI_TMP/bulkcpu-$c")"
+done
 echo "idle: 'sleep $IDLE', median client CPU milliseconds (user + system)"
 for c in $CLIENTS; do
 	printf '  %-11s %s\n' "$c" "$(median "$NHI_TMP/idle-$c")"
 	eval "idle_${c//-/_}=$(median "$NHI_TMP/idle-$c")"
 done
 awk -v a="$bulk_nhi_alive1" -v o="$bulk_nhi_off" -v s="$bulk_ssh_alive1" \
+	-v ca="$bulkcpu_nhi_alive1" -v co="$bulkcpu_nhi_off" -v cs="$bulkcpu_ssh_alive1" \
 	-v ia="$idle_nhi_alive1" -v io="$idle_nhi_off" -v is="$idle_ssh_alive1" 'BEGIN {
 	printf "ratio bulk  nhi-alive1 / nhi-off:    %.3f\n", a / o
 	printf "ratio bulk  nhi-alive1 / ssh-alive1: %.3f\n", a / s
+	printf "ratio bulk CPU  nhi-alive1 / nhi-off:    %.3f\n", ca / co
+	printf "ratio bulk CPU  nhi-alive1 / ssh-alive1: %.3f\n", ca / cs
 	printf "ratio idle  nhi-alive1 / nhi-off:    %.3f\n", (io > 0) ? ia / io : 0
 	printf "ratio idle  nhi-alive1 / ssh-alive1: %.3f\n", (is > 0) ? ia / is : 0
 }'
