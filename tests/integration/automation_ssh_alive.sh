@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # nhi ssh keepalives against a real loopback sshd: a quiet command outlives
 # several keepalive intervals because sshd answers each keepalive; when the
-# server stops answering (its session processes frozen with SIGSTOP), nhi
-# ssh gives up with 255 and says so, where without keepalives it would wait
+# server stops answering (its session processes frozen with SIGSTOP), while
+# the command's output is open or after it closed it, nhi ssh gives up with
+# 255 and says so, where without keepalives it would wait
 # for ever (shown by --alive-interval 0, which only the timeout guard
 # ends); bad values are refused as usage errors.
 # Needs root (sshd, runuser, throwaway users, the nhi system user).
@@ -14,7 +15,7 @@ require_root
 command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v pgrep >/dev/null || bail_out "pgrep (procps) is needed"
 command -v timeout >/dev/null || bail_out "timeout (coreutils) is needed"
-plan 11
+plan 13
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -119,9 +120,11 @@ no_sessions()
 }
 
 # frozen_run GUARD NHI-SSH-ARGS...: `nhi ssh` as in bot_ssh, in the
-# background; once the remote command says "started", the session is
-# frozen; then nhi is waited for and the frozen processes are killed. Sets
-# RC, OUT, ERR, and FROZE=1 when the freeze happened.
+# background, running REMOTE (default: say "started", then sleep); once
+# the remote command has said "started", the session is frozen; then nhi
+# is waited for and the frozen processes are killed. Sets RC, OUT, ERR,
+# and FROZE=1 when the freeze happened.
+REMOTE='echo started; sleep 120'
 frozen_run()
 {
 	local guard=$1 pid i pids
@@ -129,7 +132,7 @@ frozen_run()
 	no_sessions || bail_out "sshd sessions of earlier checks are still running"
 	rm -f "$NHI_TMP/out" "$NHI_TMP/err"
 	(cd "$NHI_TMP/work" && exec timeout -k 5 "$guard" runuser -u "$BOT" -- "$BOT_SHELL" \
-		-c '"$@"; exit $?' nhi-run "$NHI" -c "$CONF" ssh "$@" -- 'echo started; sleep 120') \
+		-c '"$@"; exit $?' nhi-run "$NHI" -c "$CONF" ssh "$@" -- "$REMOTE") \
 		>"$NHI_TMP/out" 2>"$NHI_TMP/err" </dev/null &
 	pid=$!
 	for i in $(seq 1 200); do
@@ -154,6 +157,17 @@ frozen_run 30 --alive-interval 1 --alive-count 2 --identity "$BOT" -p "$PORT" \
 ok_if "the remote command started and the session was frozen" test "$FROZE" -eq 1
 ok_if "a frozen server, --alive-interval 1 --alive-count 2: nhi exits 255 (not the guard's 124)" \
 	test "$RC" -eq 255
+ok_if "... saying the host gave no answer to 2 keepalives" \
+	grep -q "^nhi: no answer from 127.0.0.1 to 2 keepalives" <<<"$ERR"
+
+# A command that closed its output: nhi has seen the end of its output
+# and waits for its exit status when the server freezes.
+REMOTE='echo started; exec >&- 2>&-; sleep 120'
+frozen_run 30 --alive-interval 1 --alive-count 2 --identity "$BOT" -p "$PORT" \
+	--known-hosts "$KH" 127.0.0.1
+REMOTE='echo started; sleep 120'
+ok_if "a frozen server while nhi waits for the exit status of a command that closed its output: 255" \
+	test "$FROZE" -eq 1 -a "$RC" -eq 255
 ok_if "... saying the host gave no answer to 2 keepalives" \
 	grep -q "^nhi: no answer from 127.0.0.1 to 2 keepalives" <<<"$ERR"
 
