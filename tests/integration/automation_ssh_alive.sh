@@ -3,9 +3,9 @@
 # several keepalive intervals because sshd answers each keepalive; when the
 # server stops answering (its session processes frozen with SIGSTOP), while
 # the command's output is open or after it closed it, nhi ssh gives up with
-# 255 and says so, where without keepalives it would wait
-# for ever (shown by --alive-interval 0, which only the timeout guard
-# ends); bad values are refused as usage errors.
+# 255 and says so, where without keepalives it would wait for ever (shown
+# by --alive-interval 0, which only the timeout guard ends); bad values are
+# refused as usage errors.
 # Needs root (sshd, runuser, throwaway users, the nhi system user).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
