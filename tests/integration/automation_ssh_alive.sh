@@ -15,7 +15,7 @@ require_root
 command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v pgrep >/dev/null || bail_out "pgrep (procps) is needed"
 command -v timeout >/dev/null || bail_out "timeout (coreutils) is needed"
-plan 13
+plan 15
 
 HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
 [ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
@@ -84,7 +84,7 @@ ok_if "... nhi says nothing about keepalives" eval '! grep -q keepalive <<<"$ERR
 # The keepalives are on the wire and answered: libssh's packet log (-vv)
 # shows the requests and sshd's replies (a failure: it knows no such name).
 bot_ssh 60 -v -v --alive-interval 1 --identity "$BOT" -p "$PORT" --known-hosts "$KH" \
-	127.0.0.1 -- 'sleep 3; echo done'
+	127.0.0.1 -- 'sleep 4; echo done'
 sent=$(grep -c "GLOBAL_REQUEST keepalive@openssh.com" <<<"$ERR")
 answered=$(grep -c "Received SSH_REQUEST_FAILURE" <<<"$ERR")
 if [ "$RC" -eq 0 ] && [ "$OUT" = done ] && [ "$sent" -ge 2 ] && [ "$answered" -ge 2 ]; then
@@ -123,17 +123,22 @@ no_sessions()
 # background, running REMOTE (default: say "started", then sleep); once
 # the remote command has said "started", the session is frozen; then nhi
 # is waited for and the frozen processes are killed. Sets RC, OUT, ERR,
-# and FROZE=1 when the freeze happened.
+# and FROZE=1 when the freeze happened. STDIN_MB, when set, streams that
+# many MB of zeros to nhi's stdin.
 REMOTE='echo started; sleep 120'
+STDIN_MB=
 frozen_run()
 {
 	local guard=$1 pid i pids
 	shift
 	no_sessions || bail_out "sshd sessions of earlier checks are still running"
 	rm -f "$NHI_TMP/out" "$NHI_TMP/err"
-	(cd "$NHI_TMP/work" && exec timeout -k 5 "$guard" runuser -u "$BOT" -- "$BOT_SHELL" \
-		-c '"$@"; exit $?' nhi-run "$NHI" -c "$CONF" ssh "$@" -- "$REMOTE") \
-		>"$NHI_TMP/out" 2>"$NHI_TMP/err" </dev/null &
+	(
+		cd "$NHI_TMP/work" || exit 1
+		[ -z "$STDIN_MB" ] || exec < <(head -c $((STDIN_MB * 1024 * 1024)) /dev/zero)
+		exec timeout -k 5 "$guard" runuser -u "$BOT" -- "$BOT_SHELL" \
+			-c '"$@"; exit $?' nhi-run "$NHI" -c "$CONF" ssh "$@" -- "$REMOTE"
+	) >"$NHI_TMP/out" 2>"$NHI_TMP/err" &
 	pid=$!
 	for i in $(seq 1 200); do
 		grep -q started "$NHI_TMP/out" 2>/dev/null && break
@@ -167,6 +172,19 @@ frozen_run 30 --alive-interval 1 --alive-count 2 --identity "$BOT" -p "$PORT" \
 	--known-hosts "$KH" 127.0.0.1
 REMOTE='echo started; sleep 120'
 ok_if "a frozen server while nhi waits for the exit status of a command that closed its output: 255" \
+	test "$FROZE" -eq 1 -a "$RC" -eq 255
+ok_if "... saying the host gave no answer to 2 keepalives" \
+	grep -q "^nhi: no answer from 127.0.0.1 to 2 keepalives" <<<"$ERR"
+
+# Streaming stdin to the command when the server freezes: its window
+# closes, nhi stops reading stdin and still gives up.
+REMOTE='echo started; cat >/dev/null'
+STDIN_MB=4096
+frozen_run 30 --alive-interval 1 --alive-count 2 --identity "$BOT" -p "$PORT" \
+	--known-hosts "$KH" 127.0.0.1
+REMOTE='echo started; sleep 120'
+STDIN_MB=
+ok_if "a frozen server while stdin streams to the command: 255" \
 	test "$FROZE" -eq 1 -a "$RC" -eq 255
 ok_if "... saying the host gave no answer to 2 keepalives" \
 	grep -q "^nhi: no answer from 127.0.0.1 to 2 keepalives" <<<"$ERR"
