@@ -475,9 +475,10 @@ static int write_channel(ssh_session session, ssh_channel channel, const char *b
 	return 0;
 }
 
-/* Keepalives on a session: libssh counts every packet it receives into
- * `received`, whoever reads it; the schedule decides from that count and
- * the clock. */
+/* Keepalives on a session: libssh counts every packet it takes from the
+ * socket into `received`, whichever of its calls reads it (a channel read,
+ * a write, an exit status); the schedule decides from that count and the
+ * clock. */
 struct keepalive {
 	struct nhi_ssh_alive schedule;
 	struct ssh_counter_struct received;
@@ -511,10 +512,11 @@ static void keepalive_stop(ssh_session session)
 /* A keepalive@openssh.com global request with want-reply, as ssh sends;
  * any server answers it, if only with a failure. libssh would block for
  * the answer, so the session is non-blocking around the call, and the
- * answer shows in the packet count when it comes. libssh tracks one
- * global request: while an answer it has not handed out is held, a call
- * only hands it out, so a second call sends. While a keepalive is still
- * unanswered neither call sends: one in flight is enough. */
+ * answer shows in the packet count when it comes. libssh keeps the state
+ * of one global request: once the answer to the last keepalive has come,
+ * the next call only clears it and sends nothing, so a second call sends.
+ * While a keepalive is still unanswered neither call sends; one in flight
+ * is enough. */
 static void send_keepalive(ssh_session session)
 {
 	ssh_set_blocking(session, 0);
