@@ -98,13 +98,13 @@ fi
 # listener's children and theirs, this test's sshd serving only this
 # connection) are frozen once the command has started.
 
-# tree PID: PID's descendants, parents first.
-tree()
+# descendants PID: PID's descendants, parents first.
+descendants()
 {
 	local child
 	for child in $(pgrep -P "$1"); do
 		echo "$child"
-		tree "$child"
+		descendants "$child"
 	done
 }
 
@@ -144,7 +144,7 @@ frozen_run()
 		grep -q started "$NHI_TMP/out" 2>/dev/null && break
 		sleep 0.1
 	done
-	pids=$(tree "$NHI_SSHD_PID")
+	pids=$(descendants "$NHI_SSHD_PID")
 	FROZE=0
 	if grep -q started "$NHI_TMP/out" 2>/dev/null && [ -n "$pids" ]; then
 		kill -STOP $pids 2>/dev/null && FROZE=1
