@@ -100,7 +100,8 @@ done
 
 median()
 {
-	sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	sort -n "$1" | awk '{ v[NR] = $1 }
+		END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 echo "# nhi ssh keepalives, $ROUNDS rounds, load average $(cut -d' ' -f1-3 /proc/loadavg)"

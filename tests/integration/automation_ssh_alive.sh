@@ -76,7 +76,7 @@ ok_if()
 # nhi would give up after 2 s.
 bot_ssh 60 --alive-interval 1 --alive-count 1 --identity "$BOT" -p "$PORT" \
 	--known-hosts "$KH" 127.0.0.1 -- 'sleep 3; echo done; exit 5'
-ok_if "--alive-interval 1 --alive-count 1: a command quiet for 3 s completes, its status (5) is nhi's" \
+ok_if "--alive-interval 1 --alive-count 1: a command quiet for 3 s ends with its status (5)" \
 	test "$RC" -eq 5
 ok_if "... and its output arrives" test "$OUT" = done
 ok_if "... nhi says nothing about keepalives" eval '! grep -q keepalive <<<"$ERR"'
@@ -171,7 +171,7 @@ REMOTE='echo started; exec >&- 2>&-; sleep 120'
 frozen_run 30 --alive-interval 1 --alive-count 2 --identity "$BOT" -p "$PORT" \
 	--known-hosts "$KH" 127.0.0.1
 REMOTE='echo started; sleep 120'
-ok_if "a frozen server while nhi waits for the exit status of a command that closed its output: 255" \
+ok_if "a frozen server, waiting for the status of a command that closed its output: 255" \
 	test "$FROZE" -eq 1 -a "$RC" -eq 255
 ok_if "... saying the host gave no answer to 2 keepalives" \
 	grep -q "^nhi: no answer from 127.0.0.1 to 2 keepalives" <<<"$ERR"
