@@ -6,15 +6,14 @@
 
 int nhi_handle_status(struct nhi_call *c)
 {
-	struct nhi_identity *ids = NULL;
 	struct nhi_cert_record *certs = NULL;
 	size_t n_ids = 0, n_certs = 0;
 	struct nhi_kv *rec;
 	int r;
 
-	if ((r = nhi_store_identity_list(c->b->store, &ids, &n_ids)) < 0 ||
+	if ((r = nhi_store_identity_count(c->b->store, &n_ids)) < 0 ||
 	    (r = nhi_store_cert_list(c->b->store, NULL, NHI_CERT_LIST_UNREVOKED, &certs,
-				     &n_certs)) < 0) {
+	                             &n_certs)) < 0) {
 		r = nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
 		goto out;
 	}
@@ -28,7 +27,6 @@ int nhi_handle_status(struct nhi_call *c)
 		goto out;
 	r = 0;
 out:
-	nhi_identity_list_free(ids, n_ids);
 	nhi_cert_record_list_free(certs, n_certs);
 	return r;
 }
