@@ -22,7 +22,7 @@
 #define ENROLL_TTL_MAX     86400u         /* a day */
 #define ENROLL_CODE_BYTES  16u            /* 128 bits of randomness */
 #define LIST_REPLY_BUDGET  (192u * 1024u) /* stay well inside one frame */
-#define LIST_PAGE_MAX      256u           /* identities read for one list answer */
+#define LIST_PAGE_MAX      1024u          /* identities read for one list answer */
 #define ID_MAX             2147483646LL
 
 /* Hostile input, quoted in a message without its control bytes. */
