@@ -207,6 +207,8 @@ int nhi_store_cert_get(struct nhi_store *s, uint64_t serial, struct nhi_cert_rec
 /* Certificates by ascending serial; identity NULL lists all identities. */
 int nhi_store_cert_list(struct nhi_store *s, const char *identity, unsigned flags,
                         struct nhi_cert_record **ret_list, size_t *ret_n);
+/* How many certificates are not revoked (expired ones included). */
+int nhi_store_cert_count_unrevoked(struct nhi_store *s, size_t *ret_n);
 /* Revokes one certificate; NHI_ERR_NOT_FOUND if unknown. Revoking again keeps
  * the first time and reason. */
 int nhi_store_cert_revoke(struct nhi_store *s, uint64_t serial, int64_t when, const char *reason);

@@ -576,8 +576,12 @@ Test(store, certificates_record_list_and_revoke)
 	cr_assert_eq(n, 2);
 	cr_assert_eq(list[1].serial, 12);
 	nhi_cert_record_list_free(list, n);
+	cr_assert_eq(nhi_store_cert_count_unrevoked(s, &count), 0);
+	cr_assert_eq(count, 2, "the count agrees with the unrevoked list");
 
 	cr_assert_eq(nhi_store_cert_revoke_identity(s, "alice", 7000, "offboarded", &count), 0);
+	cr_assert_eq(count, 1);
+	cr_assert_eq(nhi_store_cert_count_unrevoked(s, &count), 0);
 	cr_assert_eq(count, 1);
 	cr_assert_eq(nhi_store_cert_list(s, NULL, NHI_CERT_LIST_REVOKED, &list, &n), 0);
 	cr_assert_eq(n, 2);
