@@ -18,7 +18,8 @@
 #include "store_grant.h"
 
 #define GRANT_REASON_MAX 256u
-#define GRANT_REPLY_MAX  200u /* records in one grant-list answer: the newest */
+#define GRANT_PAGE_MAX    200u           /* grants in one grant-list answer */
+#define GRANT_PAGE_BUDGET (160u * 1024u) /* bytes of them, well inside one frame */
 
 /* A reason fit for a log line and an approver's screen: 1..256 bytes of
  * printable text, UTF-8 allowed, no control bytes. */
@@ -264,37 +265,41 @@ out:
 	return r;
 }
 
+/* A page of grants newest first, below after_id when given (a listing
+ * asks again after the last id it got, until a page comes back empty),
+ * cut short before the answer could outgrow one frame. */
 int nhi_handle_grant_list(struct nhi_call *c)
 {
 	const char *identity = nhi_kv_str(c->args, "identity");
 	const char *active = nhi_kv_str(c->args, "active");
 	int64_t now = (int64_t)nhi_broker_now();
 	struct nhi_grant *list = NULL;
-	size_t n = 0;
+	uint64_t after = 0;
+	size_t n = 0, budget = 0;
+	struct nhi_kv *rec;
 	int r;
 
 	if (identity != NULL && !nhi_name_is_valid(identity))
 		return nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT, "invalid identity");
-	if ((r = nhi_store_grant_list(c->b->store, identity, &list, &n)) < 0) {
+	if (nhi_kv_find(c->args, "after_id") != NULL &&
+	    (nhi_kv_u64(c->args, "after_id", &after) < 0 || after == 0 || after > INT64_MAX))
+		return nhi_call_error(c, NHI_ERR_INVALID_ARGUMENT, "invalid after_id");
+	if ((r = nhi_store_grant_page(c->b->store, identity, active != NULL ? now : 0,
+	                              (int64_t)after, GRANT_PAGE_MAX, &list, &n)) < 0) {
 		r = nhi_call_error(c, r, "cannot read the grants: %s", nhi_strerror(r));
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && budget < GRANT_PAGE_BUDGET; i++) {
 		/* An active grant past its end is shown as expired. */
 		bool expired = list[i].state == NHI_GRANT_ACTIVE && list[i].expires <= now;
 
-		if (active != NULL && (list[i].state != NHI_GRANT_ACTIVE || expired))
-			continue;
-		if (c->reply.n_records == GRANT_REPLY_MAX) {
-			r = nhi_call_message(c, "more grants than %u; the newest shown",
-			                     GRANT_REPLY_MAX);
-			goto out;
-		}
 		if ((r = add_grant_record(c, &list[i])) < 0)
 			goto out;
-		if (expired && (r = nhi_kv_add_str(&c->reply.records[c->reply.n_records - 1],
-		                                   "expired", "yes")) < 0)
+		rec = &c->reply.records[c->reply.n_records - 1];
+		if (expired && (r = nhi_kv_add_str(rec, "expired", "yes")) < 0)
 			goto out;
+		for (size_t k = 0; k < rec->n; k++)
+			budget += rec->items[k].len + 16;
 	}
 	r = 0;
 out:

@@ -22,6 +22,7 @@
 #define ENROLL_TTL_MAX     86400u         /* a day */
 #define ENROLL_CODE_BYTES  16u            /* 128 bits of randomness */
 #define LIST_REPLY_BUDGET  (192u * 1024u) /* stay well inside one frame */
+#define LIST_PAGE_MAX      1024u          /* identities read for one list answer */
 #define ID_MAX             2147483646LL
 
 /* Hostile input, quoted in a message without its control bytes. */
@@ -656,13 +657,11 @@ int nhi_handle_identity_list(struct nhi_call *c)
 	/* Paged by name, so a large inventory never outgrows one frame. */
 	if ((r = arg_str(c, "after", &after)) < 0)
 		return r;
-	if ((r = nhi_store_identity_list(c->b->store, &ids, &n)) < 0) {
+	if ((r = nhi_store_identity_page(c->b->store, after, LIST_PAGE_MAX, &ids, &n)) < 0) {
 		r = nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
 		goto out;
 	}
 	for (size_t i = 0; i < n && budget < LIST_REPLY_BUDGET; i++) {
-		if (after != NULL && strcmp(ids[i].name, after) <= 0)
-			continue;
 		if ((r = nhi_call_add_record(c, &rec)) < 0 ||
 		    (r = put_identity(rec, &ids[i])) < 0 ||
 		    (r = put_roles_selectors(c, rec, ids[i].name)) < 0)

@@ -316,33 +316,28 @@ static int add_attestation(struct nhi_kv *rec, const struct nhi_attestation *a)
 	return 0;
 }
 
+struct match_ctx {
+	struct nhi_kv *rec;
+	const struct nhi_attestation *a;
+};
+
+static int add_if_matching(const char *identity, const struct nhi_selector *sels, size_t n,
+                           void *userdata)
+{
+	struct match_ctx *m = userdata;
+
+	if (!nhi_attest_match(m->a, sels, n, NULL))
+		return 0;
+	return nhi_kv_add_str(m->rec, "identity", identity);
+}
+
 /* Automation and service identities whose selectors all match a. */
 static int add_matching_identities(struct nhi_call *c, struct nhi_kv *rec,
                                    const struct nhi_attestation *a)
 {
-	struct nhi_identity *ids = NULL;
-	size_t n = 0;
-	int r;
+	struct match_ctx m = {.rec = rec, .a = a};
 
-	if ((r = nhi_store_identity_list(c->b->store, &ids, &n)) < 0)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		struct nhi_selector *sels = NULL;
-		size_t n_sels = 0;
-		bool match;
-
-		if ((ids[i].kind != NHI_KIND_AUTOMATION && ids[i].kind != NHI_KIND_SERVICE) ||
-		    ids[i].status != NHI_STATUS_ACTIVE)
-			continue;
-		if ((r = nhi_store_selector_list(c->b->store, ids[i].name, &sels, &n_sels)) < 0)
-			break;
-		match = nhi_attest_match(a, sels, n_sels, NULL);
-		nhi_selector_list_free(sels, n_sels);
-		if (match && (r = nhi_kv_add_str(rec, "identity", ids[i].name)) < 0)
-			break;
-	}
-	nhi_identity_list_free(ids, n);
-	return r;
+	return nhi_store_selector_candidates(c->b->store, add_if_matching, &m);
 }
 
 int nhi_handle_whoami(struct nhi_call *c)

@@ -6,18 +6,13 @@
 
 int nhi_handle_status(struct nhi_call *c)
 {
-	struct nhi_identity *ids = NULL;
-	struct nhi_cert_record *certs = NULL;
 	size_t n_ids = 0, n_certs = 0;
 	struct nhi_kv *rec;
 	int r;
 
-	if ((r = nhi_store_identity_list(c->b->store, &ids, &n_ids)) < 0 ||
-	    (r = nhi_store_cert_list(c->b->store, NULL, NHI_CERT_LIST_UNREVOKED, &certs,
-				     &n_certs)) < 0) {
-		r = nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
-		goto out;
-	}
+	if ((r = nhi_store_identity_count(c->b->store, &n_ids)) < 0 ||
+	    (r = nhi_store_cert_count_unrevoked(c->b->store, &n_certs)) < 0)
+		return nhi_call_error(c, r, "cannot read the store: %s", nhi_strerror(r));
 	if ((r = nhi_call_add_record(c, &rec)) < 0 ||
 	    (r = nhi_kv_add_str(rec, "version", PACKAGE_VERSION)) < 0 ||
 	    (r = nhi_kv_add_str(rec, "ca_fingerprint", nhi_ca_set_fingerprint(c->b->ca))) < 0 ||
@@ -25,12 +20,8 @@ int nhi_handle_status(struct nhi_call *c)
 	    (r = nhi_kv_add_u64(rec, "certificates", n_certs)) < 0 ||
 	    (r = nhi_kv_add_u64(rec, "uptime", nhi_broker_now() - c->b->started)) < 0 ||
 	    (r = nhi_kv_add_str(rec, "state_dir", c->b->state_dir)) < 0)
-		goto out;
-	r = 0;
-out:
-	nhi_identity_list_free(ids, n_ids);
-	nhi_cert_record_list_free(certs, n_certs);
-	return r;
+		return r;
+	return 0;
 }
 
 int nhi_handle_reload(struct nhi_call *c)

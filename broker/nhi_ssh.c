@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #include <libssh/libssh.h>
+/* ssh_send_keepalive() is declared with the server's API, but a client
+ * sends the same request. */
+#include <libssh/server.h>
 #include <sodium.h>
 
 #include "b64.h"
@@ -28,6 +31,7 @@
 #include "fileio.h"
 #include "names.h"
 #include "nhi_cli.h"
+#include "nhi_ssh_alive.h"
 #include "nhi_ssh_target.h"
 #include "sshkey.h"
 
@@ -37,6 +41,9 @@
 #define SSH_EXIT_FAILED         255
 #define CONNECT_TIMEOUT_DEFAULT 10u
 #define IO_CHUNK                (32u * 1024u)
+/* The longest poll sleeps: libssh may read data ahead while it writes,
+ * which poll cannot see. */
+#define POLL_CAP_MS 200
 
 struct ssh_opts {
 	const char *identity;
@@ -47,6 +54,8 @@ struct ssh_opts {
 	unsigned port;           /* 0: 22 */
 	uint32_t ttl;            /* 0: the broker's default */
 	uint32_t connect_timeout;
+	uint32_t alive_interval; /* seconds; 0: no keepalives */
+	unsigned alive_count;
 	bool accept_new;
 	bool force_pty;
 	bool no_stdin;
@@ -56,15 +65,16 @@ struct ssh_opts {
 static void ssh_usage(FILE *f)
 {
 	fprintf(f, "usage: nhi ssh --identity NAME [-p PORT] [-l USER] [--known-hosts FILE]\n"
-	           "               [--accept-new] [--connect-timeout D] [--ttl D] [-t] [-n] [-v]\n"
+	           "               [--accept-new] [--connect-timeout D] [--alive-interval D]\n"
+	           "               [--alive-count N] [--ttl D] [-t] [-n] [-v]\n"
 	           "               HOST [--] [COMMAND...]\n"
 	           "\n"
 	           "Runs COMMAND on HOST over SSH as the identity NAME, with no key file: a new\n"
 	           "Ed25519 key is made in memory, the local broker certifies it (it decides\n"
 	           "from who is asking: this user and the program that ran nhi), and the\n"
 	           "connection authenticates with key and certificate. Without COMMAND, a\n"
-	           "shell. The exit status is COMMAND's; 255 when nhi ssh itself fails, 2 for\n"
-	           "a bad command line.\n"
+	           "shell. The exit status is COMMAND's; 255 when nhi ssh itself fails (also\n"
+	           "when the server stops answering keepalives), 2 for a bad command line.\n"
 	           "\n"
 	           "  -i, --identity NAME     the identity to act as\n"
 	           "  -p, --port PORT         the port on HOST (default 22)\n"
@@ -75,6 +85,10 @@ static void ssh_usage(FILE *f)
 	           "      --accept-new        trust and record a host key not seen before;\n"
 	           "                          a changed key is still refused\n"
 	           "      --connect-timeout D give up connecting after D (default 10s)\n"
+	           "      --alive-interval D  after D with nothing from the server, send a\n"
+	           "                          keepalive (default 30s; 0: never, as ssh)\n"
+	           "      --alive-count N     give up after N keepalives in a row go\n"
+	           "                          unanswered (default 3, at most 1000)\n"
 	           "  -T, --ttl D             certificate lifetime (default and cap: policy)\n"
 	           "  -t, --tty               ask for a terminal even with a COMMAND\n"
 	           "  -n, --no-stdin          send nothing from stdin (as ssh -n)\n"
@@ -84,7 +98,13 @@ static void ssh_usage(FILE *f)
 
 static int parse_ssh_opts(int argc, char **argv, struct ssh_opts *o)
 {
-	enum { OPT_KNOWN_HOSTS = 1000, OPT_ACCEPT_NEW, OPT_CONNECT_TIMEOUT };
+	enum {
+		OPT_KNOWN_HOSTS = 1000,
+		OPT_ACCEPT_NEW,
+		OPT_CONNECT_TIMEOUT,
+		OPT_ALIVE_INTERVAL,
+		OPT_ALIVE_COUNT,
+	};
 	static const struct option options[] = {
 	        {"identity", required_argument, NULL, 'i'},
 	        {"port", required_argument, NULL, 'p'},
@@ -92,6 +112,8 @@ static int parse_ssh_opts(int argc, char **argv, struct ssh_opts *o)
 	        {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},
 	        {"accept-new", no_argument, NULL, OPT_ACCEPT_NEW},
 	        {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+	        {"alive-interval", required_argument, NULL, OPT_ALIVE_INTERVAL},
+	        {"alive-count", required_argument, NULL, OPT_ALIVE_COUNT},
 	        {"ttl", required_argument, NULL, 'T'},
 	        {"tty", no_argument, NULL, 't'},
 	        {"no-stdin", no_argument, NULL, 'n'},
@@ -105,6 +127,8 @@ static int parse_ssh_opts(int argc, char **argv, struct ssh_opts *o)
 	int opt, r;
 
 	o->connect_timeout = CONNECT_TIMEOUT_DEFAULT;
+	o->alive_interval = NHI_SSH_ALIVE_INTERVAL_DEFAULT;
+	o->alive_count = NHI_SSH_ALIVE_COUNT_DEFAULT;
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+:i:p:l:T:tnvh", options, NULL)) != -1) {
@@ -141,6 +165,19 @@ static int parse_ssh_opts(int argc, char **argv, struct ssh_opts *o)
 				return nhi_cli_usage_error(
 				        "ssh", "invalid --connect-timeout '%s': 1s to 1h",
 				        nhi_cli_clean(optarg, buf, sizeof(buf)));
+			break;
+		case OPT_ALIVE_INTERVAL:
+			if (nhi_ssh_parse_alive_interval(optarg, &o->alive_interval) < 0)
+				return nhi_cli_usage_error(
+				        "ssh", "invalid --alive-interval '%s': 0 (off) or 1s to 1d",
+				        nhi_cli_clean(optarg, buf, sizeof(buf)));
+			break;
+		case OPT_ALIVE_COUNT:
+			if (nhi_ssh_parse_alive_count(optarg, &o->alive_count) < 0)
+				return nhi_cli_usage_error("ssh",
+				                           "invalid --alive-count '%s': 1 to %u",
+				                           nhi_cli_clean(optarg, buf, sizeof(buf)),
+				                           NHI_SSH_ALIVE_COUNT_MAX);
 			break;
 		case 'T':
 			if (nhi_parse_duration(optarg, &o->ttl) < 0 || o->ttl == 0)
@@ -438,10 +475,81 @@ static int write_channel(ssh_session session, ssh_channel channel, const char *b
 	return 0;
 }
 
+/* Keepalives on a session: libssh counts every packet it takes from the
+ * socket into `received`, whichever of its calls reads it (a channel read,
+ * a write, an exit status); the schedule decides from that count and the
+ * clock. */
+struct keepalive {
+	struct nhi_ssh_alive schedule;
+	struct ssh_counter_struct received;
+	const char *host;
+	uint32_t interval;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Until keepalive_stop, libssh writes into ka. */
+static void keepalive_start(ssh_session session, struct keepalive *ka, const struct ssh_opts *o)
+{
+	memset(&ka->received, 0, sizeof(ka->received));
+	ka->host = o->host;
+	ka->interval = o->alive_interval;
+	ssh_set_counters(session, NULL, &ka->received);
+	nhi_ssh_alive_start(&ka->schedule, o->alive_interval, o->alive_count, now_ms(), 0);
+}
+
+static void keepalive_stop(ssh_session session)
+{
+	ssh_set_counters(session, NULL, NULL);
+}
+
+/* A keepalive@openssh.com global request with want-reply, as ssh sends;
+ * any server answers it, if only with a failure. libssh would block for
+ * the answer, so the session is non-blocking around the call, and the
+ * answer shows in the packet count when it comes. libssh keeps the state
+ * of one global request: once the answer to the last keepalive has come,
+ * the next call only clears it and sends nothing, so a second call sends.
+ * While a keepalive is still unanswered neither call sends; one in flight
+ * is enough. */
+static void send_keepalive(ssh_session session)
+{
+	ssh_set_blocking(session, 0);
+	(void)ssh_send_keepalive(session);
+	(void)ssh_send_keepalive(session);
+	ssh_set_blocking(session, 1);
+}
+
+/* 0 while the server answers; else the reason is on stderr. */
+static int keepalive_tick(ssh_session session, struct keepalive *ka)
+{
+	char buf[512];
+
+	switch (nhi_ssh_alive_check(&ka->schedule, now_ms(), ka->received.in_packets)) {
+	case NHI_SSH_ALIVE_WAIT:
+		return 0;
+	case NHI_SSH_ALIVE_SEND:
+		send_keepalive(session);
+		return 0;
+	case NHI_SSH_ALIVE_DEAD:
+	default:
+		return nhi_cli_fail("no answer from %s to %u keepalives, %us apart: "
+		                    "giving up on the connection",
+		                    nhi_cli_clean(ka->host, buf, sizeof(buf)),
+		                    ka->schedule.count_max, ka->interval);
+	}
+}
+
 /* stdin to the channel until EOF; the channel's output to ours until the
  * remote side is done. With follow_window, our terminal's size changes
  * are passed on (SIGWINCH interrupts the poll). */
-static int relay(ssh_session session, ssh_channel channel, bool send_stdin, bool follow_window)
+static int relay(ssh_session session, ssh_channel channel, struct keepalive *ka, bool send_stdin,
+                 bool follow_window)
 {
 	char buf[IO_CHUNK], err[512];
 	bool stdin_open = send_stdin, want_stdin;
@@ -465,15 +573,18 @@ static int relay(ssh_session session, ssh_channel channel, bool send_stdin, bool
 			        nhi_cli_clean(ssh_get_error(session), err, sizeof(err)));
 		if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel))
 			return 0;
+		if (keepalive_tick(session, ka) != 0)
+			return -1;
 		if (follow_window && window_changed)
 			send_window_size(channel);
 		/* stdin is read only while the peer's window has room, so that
 		 * a command slow to read its input holds us here, copying its
-		 * output, rather than inside a write. The timeout guards against
-		 * data libssh read ahead while writing, which poll cannot see. */
+		 * output, rather than inside a write. */
 		window = stdin_open ? ssh_channel_window_size(channel) : 0;
 		want_stdin = stdin_open && window > 0;
-		if (poll(pfd, want_stdin ? 2 : 1, 200) < 0 && errno != EINTR)
+		if (poll(pfd, want_stdin ? 2 : 1,
+		         nhi_ssh_alive_wait_ms(&ka->schedule, now_ms(), POLL_CAP_MS)) < 0 &&
+		    errno != EINTR)
 			return nhi_cli_fail("poll: %s", strerror(errno));
 		if (want_stdin && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
 			ssize_t n = read(STDIN_FILENO, buf,
@@ -493,6 +604,33 @@ static int relay(ssh_session session, ssh_channel channel, bool send_stdin, bool
 					                                  err, sizeof(err)));
 			}
 		}
+	}
+}
+
+/* The exit status, or SSH_ERROR when the channel closed without one or
+ * the connection is gone; returns -1 when the server stopped answering.
+ * A command may run on long after closing its output, so this waits as
+ * relay does, without blocking in libssh, keepalives going on. */
+static int wait_exit_status(ssh_session session, ssh_channel channel, struct keepalive *ka,
+                            int *ret_status)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = ssh_get_fd(session), .events = POLLIN};
+		int status, wait_ms;
+
+		ssh_set_blocking(session, 0);
+		status = ssh_channel_get_exit_status(channel);
+		ssh_set_blocking(session, 1);
+		if (status >= 0 || ssh_channel_is_closed(channel) || !ssh_is_connected(session) ||
+		    ssh_get_error_code(session) == SSH_FATAL) {
+			*ret_status = status;
+			return 0;
+		}
+		if (keepalive_tick(session, ka) != 0)
+			return -1;
+		wait_ms = nhi_ssh_alive_wait_ms(&ka->schedule, now_ms(), POLL_CAP_MS);
+		if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR)
+			return nhi_cli_fail("poll: %s", strerror(errno));
 	}
 }
 
@@ -519,11 +657,12 @@ static int run_remote(ssh_session session, const struct ssh_opts *o, int *ret_st
 {
 	struct sigaction winch = {.sa_handler = note_window_change}, old_winch;
 	struct termios saved, raw;
+	struct keepalive ka;
 	ssh_channel channel = NULL;
 	bool want_pty = o->force_pty || (o->command == NULL && isatty(STDIN_FILENO));
-	bool raw_mode = false, follow_window = false;
+	bool raw_mode = false, follow_window = false, keepalive_on = false;
 	char err[512];
-	int rc = SSH_EXIT_FAILED, status;
+	int rc = SSH_EXIT_FAILED, status = -1;
 
 	if ((channel = ssh_channel_new(session)) == NULL ||
 	    ssh_channel_open_session(channel) != SSH_OK) {
@@ -548,15 +687,13 @@ static int run_remote(ssh_session session, const struct ssh_opts *o, int *ret_st
 		             nhi_cli_clean(ssh_get_error(session), err, sizeof(err)));
 		goto out;
 	}
-	if (relay(session, channel, !o->no_stdin, follow_window) != 0)
+	/* From here on the server owes us packets; before, libssh's own
+	 * timeout bounded every step. */
+	keepalive_start(session, &ka, o);
+	keepalive_on = true;
+	if (relay(session, channel, &ka, !o->no_stdin, follow_window) != 0 ||
+	    wait_exit_status(session, channel, &ka, &status) != 0)
 		goto out;
-	/* The exit status or the channel's close. libssh gives up after the
-	 * session timeout, but a command may run on long after closing its
-	 * output, so ask again while the channel is open. */
-	while ((status = ssh_channel_get_exit_status(channel)) < 0 &&
-	       !ssh_channel_is_closed(channel) && ssh_is_connected(session) &&
-	       ssh_get_error_code(session) != SSH_FATAL)
-		;
 	if (status < 0 || status > 255) {
 		nhi_cli_fail("the remote command ended without an exit status "
 		             "(killed by a signal, or the connection was lost)");
@@ -565,6 +702,8 @@ static int run_remote(ssh_session session, const struct ssh_opts *o, int *ret_st
 	*ret_status = status;
 	rc = 0;
 out:
+	if (keepalive_on)
+		keepalive_stop(session);
 	if (follow_window)
 		(void)sigaction(SIGWINCH, &old_winch, NULL);
 	if (raw_mode)

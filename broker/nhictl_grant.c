@@ -50,10 +50,10 @@ static int grant_list(struct nhictl *ctl, int argc, char **argv)
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	struct nhi_msg_reply reply = {0};
-	struct nhi_kv args;
+	struct nhi_kv filter, *all = NULL;
 	const char *identity = NULL;
 	bool active = false;
+	size_t n = 0;
 	int opt, rc;
 
 	optind = 0;
@@ -70,24 +70,17 @@ static int grant_list(struct nhictl *ctl, int argc, char **argv)
 		return nhictl_usage_error("grant list", "unexpected argument '%s'", argv[optind]);
 	if (identity != NULL && !nhi_name_is_valid(identity))
 		return nhictl_usage_error("grant list", "invalid identity name '%s'", identity);
-	nhi_kv_init(&args);
-	if ((identity != NULL && nhi_kv_add_str(&args, "identity", identity) < 0) ||
-	    (active && nhi_kv_add_str(&args, "active", "yes") < 0))
+	nhi_kv_init(&filter);
+	if ((identity != NULL && nhi_kv_add_str(&filter, "identity", identity) < 0) ||
+	    (active && nhi_kv_add_str(&filter, "active", "yes") < 0))
 		rc = NHICTL_EXIT_FAILED;
-	else
-		rc = nhictl_call(ctl, NHI_MSG_GRANT_LIST, &args, &reply);
-	if (rc == NHICTL_EXIT_OK) {
-		nhictl_print_list(ctl, grant_fields, N_GRANT_FIELDS, reply.records,
-		                  reply.n_records);
-		if (reply.message != NULL && reply.message[0] != '\0') {
-			char buf[256];
-
-			fprintf(stderr, "nhictl: %s\n",
-			        nhictl_clean(reply.message, buf, sizeof(buf)));
-		}
-	}
-	nhi_kv_clear(&args);
-	nhi_msg_reply_clear(&reply);
+	else /* The broker answers in pages, newest first, by id. */
+		rc = nhictl_call_pages(ctl, NHI_MSG_GRANT_LIST, &filter, "id", "after_id", &all,
+		                       &n);
+	if (rc == NHICTL_EXIT_OK)
+		nhictl_print_list(ctl, grant_fields, N_GRANT_FIELDS, all, n);
+	nhictl_records_free(all, n);
+	nhi_kv_clear(&filter);
 	return rc;
 }
 

@@ -118,6 +118,12 @@ int nhi_store_identity_get(struct nhi_store *s, const char *name, struct nhi_ide
 int nhi_store_identity_get_by_uid(struct nhi_store *s, int64_t uid, struct nhi_identity *ret);
 /* Every identity, ordered by name. */
 int nhi_store_identity_list(struct nhi_store *s, struct nhi_identity **ret_list, size_t *ret_n);
+/* At most limit identities named after after (NULL: from the first),
+ * ordered by name: one page of a listing, read by the name index. */
+int nhi_store_identity_page(struct nhi_store *s, const char *after, size_t limit,
+                            struct nhi_identity **ret_list, size_t *ret_n);
+/* How many identities there are. */
+int nhi_store_identity_count(struct nhi_store *s, size_t *ret_n);
 /* Rewrites every field but name, id and created from in, found by name. */
 int nhi_store_identity_update(struct nhi_store *s, const struct nhi_identity *in);
 int nhi_store_identity_set_status(struct nhi_store *s, const char *name,
@@ -154,6 +160,15 @@ int nhi_store_selector_remove(struct nhi_store *s, const char *identity,
 int nhi_store_selector_list(struct nhi_store *s, const char *identity,
                             struct nhi_selector **ret_list, size_t *ret_n);
 void nhi_selector_list_free(struct nhi_selector *list, size_t n);
+/* Called with each candidate of nhi_store_selector_candidates; a negative
+ * return stops the walk and is returned. It must not use the store. */
+typedef int nhi_selector_candidate_fn(const char *identity, const struct nhi_selector *sels,
+                                      size_t n, void *userdata);
+/* Calls fn once per active automation or service identity that has
+ * selectors, in name order, with its selectors in the order they were
+ * added: the identities attestation can match, read in one query. */
+int nhi_store_selector_candidates(struct nhi_store *s, nhi_selector_candidate_fn *fn,
+                                  void *userdata);
 
 /* Certificate serials. Allocates the next serial inside the open
  * transaction that will record the certificate: it is consumed only when
@@ -192,6 +207,8 @@ int nhi_store_cert_get(struct nhi_store *s, uint64_t serial, struct nhi_cert_rec
 /* Certificates by ascending serial; identity NULL lists all identities. */
 int nhi_store_cert_list(struct nhi_store *s, const char *identity, unsigned flags,
                         struct nhi_cert_record **ret_list, size_t *ret_n);
+/* How many certificates are not revoked (expired ones included). */
+int nhi_store_cert_count_unrevoked(struct nhi_store *s, size_t *ret_n);
 /* Revokes one certificate; NHI_ERR_NOT_FOUND if unknown. Revoking again keeps
  * the first time and reason. */
 int nhi_store_cert_revoke(struct nhi_store *s, uint64_t serial, int64_t when, const char *reason);

@@ -35,6 +35,8 @@ static const char sql_cert_list[] =
 static const char sql_cert_revoke[] = "UPDATE certs SET revoked_at = ?2, revoke_reason = ?3"
                                       " WHERE serial = ?1 AND revoked_at IS NULL";
 static const char sql_cert_exists[] = "SELECT 1 FROM certs WHERE serial = ?1";
+static const char sql_cert_count_unrevoked[] =
+        "SELECT count(*) FROM certs WHERE revoked_at IS NULL";
 static const char sql_cert_revoke_identity[] =
         "UPDATE certs SET revoked_at = ?2, revoke_reason = ?3"
         " WHERE identity_id = ?1 AND revoked_at IS NULL";
@@ -367,6 +369,22 @@ int nhi_store_cert_revoke_identity(struct nhi_store *s, const char *identity, in
 		r = store_step_done(s, st);
 	if (r == 0 && ret_count)
 		*ret_count = (size_t)sqlite3_changes(s->db);
+	store_release(st);
+	return r;
+}
+
+int nhi_store_cert_count_unrevoked(struct nhi_store *s, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = store_prepare(s, sql_cert_count_unrevoked, &st);
+	if (r == 0 && (r = store_step(s, st)) == 1) {
+		*ret_n = (size_t)sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (r == 0) {
+		r = NHI_ERR_STORE;
+	}
 	store_release(st);
 	return r;
 }

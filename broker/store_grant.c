@@ -38,6 +38,15 @@ static const char sql_grant_add[] =
 static const char sql_grant_get[] = "SELECT " GRANT_COLUMNS " WHERE g.id = ?1";
 static const char sql_grant_list[] =
         "SELECT " GRANT_COLUMNS " WHERE ?1 IS NULL OR i.name = ?1 ORDER BY g.id DESC";
+/* Pages newest first, by id below the last one shown: a range of the
+ * rowid (or of grants_identity, the identity found by its unique name),
+ * never an optional term that would make sqlite read every grant. */
+#define GRANT_PAGE_TERMS                                                                           \
+	" AND g.id < ?2"                                                                           \
+	" AND (?3 <= 0 OR (g.state = 'active' AND g.expires > ?3)) ORDER BY g.id DESC LIMIT ?4"
+static const char sql_grant_page[] = "SELECT " GRANT_COLUMNS " WHERE 1" GRANT_PAGE_TERMS;
+static const char sql_grant_page_identity[] =
+        "SELECT " GRANT_COLUMNS " WHERE i.name = ?1" GRANT_PAGE_TERMS;
 static const char sql_grant_decide[] =
         "UPDATE grants SET state = ?3, approved_by = ?4,"
         " revoked_at = CASE WHEN ?3 = 'revoked' THEN ?5 ELSE revoked_at END,"
@@ -229,4 +238,33 @@ int nhi_store_grant_find_active(struct nhi_store *s, const char *identity, const
 		r = grant_one(s, st, ret);
 	store_release(st);
 	return r;
+}
+
+int nhi_store_grant_page(struct nhi_store *s, const char *identity, int64_t active_at,
+                         int64_t before_id, size_t limit, struct nhi_grant **ret_list,
+                         size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	void *rows = NULL;
+	size_t n = 0;
+	int r;
+
+	if (limit == 0 || limit > INT64_MAX)
+		return NHI_ERR_INVALID_ARGUMENT;
+	r = store_prepare(s, identity != NULL ? sql_grant_page_identity : sql_grant_page, &st);
+	if (r == 0 &&
+	    ((identity != NULL && store_bind_text(s, st, 1, identity)) ||
+	     store_bind_int(s, st, 2, before_id > 0 ? before_id : INT64_MAX) ||
+	     store_bind_int(s, st, 3, active_at) || store_bind_int(s, st, 4, (int64_t)limit)))
+		r = NHI_ERR_STORE;
+	if (r == 0)
+		r = store_read_rows(s, st, sizeof(struct nhi_grant), grant_read, &rows, &n);
+	store_release(st);
+	if (r < 0) {
+		nhi_grant_list_free(rows, n);
+		return r;
+	}
+	*ret_list = rows;
+	*ret_n = n;
+	return 0;
 }

@@ -38,6 +38,12 @@ int nhi_store_grant_get(struct nhi_store *s, int64_t id, struct nhi_grant *ret);
 /* Every grant, newest first; identity NULL: all identities. */
 int nhi_store_grant_list(struct nhi_store *s, const char *identity, struct nhi_grant **ret_list,
                          size_t *ret_n);
+/* A page of the same, newest first: at most limit grants with an id below
+ * before_id (0: from the newest), of identity (NULL: all), and when
+ * active_at > 0 only those active and unexpired at active_at. */
+int nhi_store_grant_page(struct nhi_store *s, const char *identity, int64_t active_at,
+                         int64_t before_id, size_t limit, struct nhi_grant **ret_list,
+                         size_t *ret_n);
 /* Moves grant id from state from to state to, recording by and when; for
  * an approval expires is the new end. NHI_ERR_NOT_FOUND when no grant id
  * is in state from (a concurrent decision, or a wrong id). */

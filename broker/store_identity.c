@@ -143,6 +143,12 @@ static const char sql_identity_get[] =
 static const char sql_identity_get_uid[] =
         "SELECT " IDENTITY_COLUMNS " FROM identities WHERE uid = ?1";
 static const char sql_identity_list[] = "SELECT " IDENTITY_COLUMNS " FROM identities ORDER BY name";
+/* A range of the unique index on name, so a page costs its own rows and
+ * not the table's: no "?1 IS NULL OR" term, which would make sqlite walk
+ * the index from its start. Every name sorts after "". */
+static const char sql_identity_page[] =
+        "SELECT " IDENTITY_COLUMNS " FROM identities WHERE name > ?1 ORDER BY name LIMIT ?2";
+static const char sql_identity_count[] = "SELECT count(*) FROM identities";
 static const char sql_identity_status[] =
         "UPDATE identities SET status = ?2, updated = ?3 WHERE name = ?1";
 static const char sql_identity_touch[] = "UPDATE identities SET last_used = ?2 WHERE name = ?1";
@@ -288,15 +294,14 @@ int nhi_store_identity_get_by_uid(struct nhi_store *s, int64_t uid, struct nhi_i
 	return identity_get_one(s, sql_identity_get_uid, NULL, uid, ret);
 }
 
-int nhi_store_identity_list(struct nhi_store *s, struct nhi_identity **ret_list, size_t *ret_n)
+/* Every row st (prepared and bound, or r < 0) yields, into a list. */
+static int identity_rows(struct nhi_store *s, sqlite3_stmt *st, int r,
+                         struct nhi_identity **ret_list, size_t *ret_n)
 {
 	struct nhi_identity *list;
 	void *rows = NULL;
-	sqlite3_stmt *st = NULL;
 	size_t n = 0;
-	int r;
 
-	r = store_prepare(s, sql_identity_list, &st);
 	if (r == 0)
 		r = store_read_rows(s, st, sizeof(*list), identity_read, &rows, &n);
 	list = rows;
@@ -308,6 +313,46 @@ int nhi_store_identity_list(struct nhi_store *s, struct nhi_identity **ret_list,
 	*ret_list = list;
 	*ret_n = n;
 	return 0;
+}
+
+int nhi_store_identity_list(struct nhi_store *s, struct nhi_identity **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = store_prepare(s, sql_identity_list, &st);
+	return identity_rows(s, st, r, ret_list, ret_n);
+}
+
+int nhi_store_identity_page(struct nhi_store *s, const char *after, size_t limit,
+                            struct nhi_identity **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	if (limit == 0 || limit > INT64_MAX)
+		return NHI_ERR_INVALID_ARGUMENT;
+	r = store_prepare(s, sql_identity_page, &st);
+	if (r == 0 && (store_bind_text(s, st, 1, after != NULL ? after : "") ||
+	               store_bind_int(s, st, 2, (int64_t)limit)))
+		r = NHI_ERR_STORE;
+	return identity_rows(s, st, r, ret_list, ret_n);
+}
+
+int nhi_store_identity_count(struct nhi_store *s, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = store_prepare(s, sql_identity_count, &st);
+	if (r == 0 && (r = store_step(s, st)) == 1) {
+		*ret_n = (size_t)sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (r == 0) {
+		r = NHI_ERR_STORE;
+	}
+	store_release(st);
+	return r;
 }
 
 /* Runs an UPDATE keyed by name (?1) with one more integer or text value. */

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "err.h"
 #include "store_internal.h"
@@ -14,6 +15,14 @@ static const char sql_selector_remove[] =
         " AND identity_id = (SELECT id FROM identities WHERE name = ?1)";
 static const char sql_selector_list[] =
         "SELECT kind, value FROM selectors WHERE identity_id = ?1 ORDER BY id";
+/* Driven by the selectors, which only automation and service identities
+ * carry, so the humans of a large inventory are never read: CROSS JOIN
+ * keeps sqlite from walking every identity by name to spare the sort. */
+static const char sql_selector_candidates[] =
+        "SELECT i.name, s.kind, s.value FROM selectors s"
+        " CROSS JOIN identities i ON i.id = s.identity_id"
+        " WHERE i.status = 'active' AND i.kind IN ('automation', 'service')"
+        " ORDER BY i.name, s.id";
 
 void nhi_selector_list_free(struct nhi_selector *list, size_t n)
 {
@@ -105,4 +114,62 @@ int nhi_store_selector_list(struct nhi_store *s, const char *identity,
 	*ret_list = list;
 	*ret_n = n;
 	return 0;
+}
+
+int nhi_store_selector_candidates(struct nhi_store *s, nhi_selector_candidate_fn *fn,
+                                  void *userdata)
+{
+	struct nhi_selector *sels = NULL, *grown;
+	size_t n = 0, cap = 0;
+	char *name = NULL;
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = store_prepare(s, sql_selector_candidates, &st);
+	while (r == 0 && (r = store_step(s, st)) == 1) {
+		const char *row_name = (const char *)sqlite3_column_text(st, 0);
+
+		if (row_name == NULL) {
+			r = NHI_ERR_STORE_CORRUPT;
+			break;
+		}
+		/* The rows come grouped by name: a new name ends the last one. */
+		if (name != NULL && strcmp(name, row_name) != 0) {
+			r = fn(name, sels, n, userdata);
+			nhi_selector_list_free(sels, n);
+			sels = NULL;
+			n = cap = 0;
+			free(name);
+			name = NULL;
+			if (r < 0)
+				break;
+		}
+		if (name == NULL && (name = strdup(row_name)) == NULL) {
+			r = NHI_ERR_ALLOC;
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			if ((grown = realloc(sels, cap * sizeof(*sels))) == NULL) {
+				r = NHI_ERR_ALLOC;
+				break;
+			}
+			sels = grown;
+		}
+		/* selector_read reads columns 0 and 1; this row has them at 1 and 2. */
+		if (nhi_selector_kind_from_name((const char *)sqlite3_column_text(st, 1),
+		                                &sels[n].kind) < 0 ||
+		    (r = store_col_str(st, 2, &sels[n].value)) < 0 || sels[n].value == NULL) {
+			r = r < 0 ? r : NHI_ERR_STORE_CORRUPT;
+			break;
+		}
+		n++;
+		r = 0;
+	}
+	if (r == 0 && name != NULL)
+		r = fn(name, sels, n, userdata);
+	store_release(st);
+	nhi_selector_list_free(sels, n);
+	free(name);
+	return r;
 }

@@ -314,3 +314,34 @@ Test(issue, whoami_lists_matching_identities)
 	cr_assert(alice && bot);
 	nhi_call_clear(&c);
 }
+
+Test(issue, whoami_matches_only_active_machines_with_selectors_in_name_order)
+{
+	struct nhi_kv args;
+	struct nhi_call c = {.b = NULL};
+	const struct nhi_kv *rec;
+	char uid[32];
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
+	add_automation("zz-bot", NULL);
+	add_automation("parked-bot", NULL);
+	cr_assert_eq(nhi_store_identity_set_status(b->store, "parked-bot", NHI_STATUS_SUSPENDED),
+	             0);
+	add_identity("bare-bot", NHI_KIND_AUTOMATION, NHI_ID_NONE, NHI_STATUS_ACTIVE);
+	add_identity("a-svc", NHI_KIND_SERVICE, NHI_ID_NONE, NHI_STATUS_ACTIVE);
+	cr_assert_eq(nhi_store_selector_add(b->store, "a-svc", NHI_SELECTOR_UID, uid), 0);
+	/* Only automation and service identities are matched by attestation. */
+	add_identity("glass", NHI_KIND_BREAKGLASS, NHI_ID_NONE, NHI_STATUS_ACTIVE);
+	cr_assert_eq(nhi_store_selector_add(b->store, "glass", NHI_SELECTOR_UID, uid), 0);
+	nhi_kv_init(&args);
+	c.b = b;
+	c.peer = &me;
+	c.args = &args;
+	cr_assert_eq(nhi_handle_whoami(&c), 0);
+	cr_assert_eq(c.reply.n_records, 1);
+	rec = &c.reply.records[0];
+	cr_assert_eq(nhi_kv_count(rec, "identity"), 2);
+	cr_assert_str_eq((const char *)nhi_kv_nth(rec, "identity", 0)->value, "a-svc");
+	cr_assert_str_eq((const char *)nhi_kv_nth(rec, "identity", 1)->value, "zz-bot");
+	nhi_call_clear(&c);
+}

@@ -576,8 +576,12 @@ Test(store, certificates_record_list_and_revoke)
 	cr_assert_eq(n, 2);
 	cr_assert_eq(list[1].serial, 12);
 	nhi_cert_record_list_free(list, n);
+	cr_assert_eq(nhi_store_cert_count_unrevoked(s, &count), 0);
+	cr_assert_eq(count, 2, "the count agrees with the unrevoked list");
 
 	cr_assert_eq(nhi_store_cert_revoke_identity(s, "alice", 7000, "offboarded", &count), 0);
+	cr_assert_eq(count, 1);
+	cr_assert_eq(nhi_store_cert_count_unrevoked(s, &count), 0);
 	cr_assert_eq(count, 1);
 	cr_assert_eq(nhi_store_cert_list(s, NULL, NHI_CERT_LIST_REVOKED, &list, &n), 0);
 	cr_assert_eq(n, 2);
@@ -665,5 +669,125 @@ Test(store, device_keys)
 	cr_assert(list[0].revoked);
 	nhi_device_key_list_free(list, n);
 	cr_assert_eq(nhi_store_device_key_get(s, "SHA256:none", &got), NHI_ERR_NOT_FOUND);
+	nhi_store_close(s);
+}
+
+Test(store, identity_pages_cover_every_identity_once_in_name_order)
+{
+	struct nhi_store *s = open_store();
+	struct nhi_identity *all = NULL, *page = NULL;
+	size_t n_all = 0, n = 0, count = 1;
+	char name[32];
+
+	cr_assert_eq(nhi_store_identity_page(s, NULL, 10, &page, &n), 0);
+	cr_assert_eq(n, 0);
+	nhi_identity_list_free(page, n);
+	cr_assert_eq(nhi_store_identity_count(s, &count), 0);
+	cr_assert_eq(count, 0);
+	/* Added out of order, and with names that sort around the digits. */
+	for (int i = 0; i < 37; i++) {
+		snprintf(name, sizeof(name), "id-%02d", (i * 17) % 37);
+		add_identity(s, name, NHI_KIND_AUTOMATION, NHI_ID_NONE);
+	}
+	add_identity(s, "_first", NHI_KIND_SERVICE, NHI_ID_NONE);
+	add_identity(s, "zed", NHI_KIND_HUMAN, 70010);
+	cr_assert_eq(nhi_store_identity_list(s, &all, &n_all), 0);
+	cr_assert_eq(n_all, 39);
+	cr_assert_eq(nhi_store_identity_count(s, &count), 0);
+	cr_assert_eq(count, 39);
+	for (size_t limit = 1; limit <= 40; limit += 3) {
+		const char *after = NULL;
+		size_t seen = 0;
+
+		do {
+			cr_assert_eq(nhi_store_identity_page(s, after, limit, &page, &n), 0);
+			cr_assert_leq(n, limit);
+			for (size_t i = 0; i < n; i++, seen++) {
+				cr_assert_lt(seen, n_all);
+				cr_assert_str_eq(page[i].name, all[seen].name);
+				cr_assert_eq(page[i].kind, all[seen].kind);
+				cr_assert_eq(page[i].uid, all[seen].uid);
+			}
+			after = n > 0 ? all[seen - 1].name : NULL;
+			nhi_identity_list_free(page, n);
+		} while (n > 0);
+		cr_assert_eq(seen, n_all);
+	}
+	cr_assert_eq(nhi_store_identity_page(s, "zzz", 10, &page, &n), 0);
+	cr_assert_eq(n, 0);
+	nhi_identity_list_free(page, n);
+	cr_assert_eq(nhi_store_identity_page(s, "id-35", 10, &page, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(page[0].name, "id-36");
+	cr_assert_str_eq(page[1].name, "zed");
+	nhi_identity_list_free(page, n);
+	cr_assert_eq(nhi_store_identity_page(s, NULL, 0, &page, &n), NHI_ERR_INVALID_ARGUMENT);
+	nhi_identity_list_free(all, n_all);
+	nhi_store_close(s);
+}
+
+struct seen_candidates {
+	char names[8][32];
+	size_t n_sels[8];
+	char first[8][80];
+	size_t n;
+	size_t stop_after; /* 0: never */
+};
+
+static int note_candidate(const char *identity, const struct nhi_selector *sels, size_t n,
+                          void *userdata)
+{
+	struct seen_candidates *seen = userdata;
+
+	cr_assert_lt(seen->n, 8);
+	cr_assert_gt(n, 0);
+	snprintf(seen->names[seen->n], sizeof(seen->names[0]), "%s", identity);
+	snprintf(seen->first[seen->n], sizeof(seen->first[0]), "%s=%s",
+	         nhi_selector_kind_name(sels[0].kind), sels[0].value);
+	seen->n_sels[seen->n] = n;
+	if (++seen->n == seen->stop_after)
+		return NHI_ERR_REFUSED;
+	return 0;
+}
+
+Test(store, selector_candidates_are_active_machines_with_selectors)
+{
+	struct nhi_store *s = open_store();
+	struct seen_candidates seen = {0};
+
+	cr_assert_eq(nhi_store_selector_candidates(s, note_candidate, &seen), 0);
+	cr_assert_eq(seen.n, 0);
+	add_identity(s, "zz-svc", NHI_KIND_SERVICE, NHI_ID_NONE);
+	add_identity(s, "backup-bot", NHI_KIND_AUTOMATION, NHI_ID_NONE);
+	add_identity(s, "no-selectors", NHI_KIND_AUTOMATION, NHI_ID_NONE);
+	add_identity(s, "parked-bot", NHI_KIND_AUTOMATION, NHI_ID_NONE);
+	add_identity(s, "alice", NHI_KIND_HUMAN, 70001);
+	add_identity(s, "glass", NHI_KIND_BREAKGLASS, NHI_ID_NONE);
+	/* Interleaved, so the rows of one identity are not adjacent by id. */
+	cr_assert_eq(nhi_store_selector_add(s, "backup-bot", NHI_SELECTOR_UID, "2001"), 0);
+	cr_assert_eq(nhi_store_selector_add(s, "zz-svc", NHI_SELECTOR_SYSTEMD_UNIT, "zz.service"),
+	             0);
+	cr_assert_eq(nhi_store_selector_add(s, "backup-bot", NHI_SELECTOR_EXE_PATH, "/usr/bin/b"),
+	             0);
+	cr_assert_eq(nhi_store_selector_add(s, "parked-bot", NHI_SELECTOR_UID, "2002"), 0);
+	cr_assert_eq(nhi_store_selector_add(s, "alice", NHI_SELECTOR_UID, "70001"), 0);
+	cr_assert_eq(nhi_store_selector_add(s, "glass", NHI_SELECTOR_UID, "2003"), 0);
+	cr_assert_eq(nhi_store_selector_add(s, "zz-svc", NHI_SELECTOR_UID, "2004"), 0);
+	cr_assert_eq(nhi_store_identity_set_status(s, "parked-bot", NHI_STATUS_SUSPENDED), 0);
+
+	cr_assert_eq(nhi_store_selector_candidates(s, note_candidate, &seen), 0);
+	cr_assert_eq(seen.n, 2);
+	cr_assert_str_eq(seen.names[0], "backup-bot");
+	cr_assert_eq(seen.n_sels[0], 2);
+	cr_assert_str_eq(seen.first[0], "uid=2001");
+	cr_assert_str_eq(seen.names[1], "zz-svc");
+	cr_assert_eq(seen.n_sels[1], 2);
+	cr_assert_str_eq(seen.first[1], "systemd_unit=zz.service");
+
+	/* The callback's error ends the walk and is the answer. */
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_after = 1;
+	cr_assert_eq(nhi_store_selector_candidates(s, note_candidate, &seen), NHI_ERR_REFUSED);
+	cr_assert_eq(seen.n, 1);
 	nhi_store_close(s);
 }
