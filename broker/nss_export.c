@@ -13,6 +13,7 @@
 #include "nss_export.h"
 #include "nsscache.h"
 #include "store_account.h"
+#include "store_nss.h"
 
 struct export
 {
@@ -37,19 +38,41 @@ static int cmp_str_ptr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A name with its prefix (nhi_store_nss_name_prefix), for the searches
+ * that run once per group member. */
+struct name_key {
+	uint64_t prefix;
+	const char *name;
+};
+
+static int cmp_name_key(const void *a, const void *b)
+{
+	const struct name_key *x = a, *y = b;
+
+	if (x->prefix != y->prefix)
+		return (x->prefix > y->prefix) - (x->prefix < y->prefix);
+	return strcmp(x->name, y->name);
+}
+
 /* The exported users' names, sorted, so that member lists are filtered in
  * O(log n) per member: at 100 000 accounts a linear scan per member and
- * per group made the rewrite quadratic. */
-static int user_names_sorted(const struct export *e, const char ***ret)
+ * per group made the rewrite quadratic. The store hands the users over
+ * ordered by name already; the sort is for any other order. */
+static int user_names_sorted(const struct export *e, struct name_key **ret)
 {
-	const char **v = calloc(e->n_users + 1, sizeof(*v));
+	struct name_key *v = calloc(e->n_users + 1, sizeof(*v));
+	bool sorted = true;
 
 	if (v == NULL)
 		return NHI_ERR_ALLOC;
-	for (size_t i = 0; i < e->n_users; i++)
-		v[i] = e->users[i].name;
-	if (e->n_users > 1)
-		qsort(v, e->n_users, sizeof(*v), cmp_str_ptr);
+	for (size_t i = 0; i < e->n_users; i++) {
+		v[i].name = e->users[i].name;
+		v[i].prefix = nhi_store_nss_name_prefix(v[i].name);
+		if (i > 0 && sorted && cmp_name_key(&v[i - 1], &v[i]) > 0)
+			sorted = false;
+	}
+	if (!sorted)
+		qsort(v, e->n_users, sizeof(*v), cmp_name_key);
 	*ret = v;
 	return 0;
 }
@@ -59,11 +82,18 @@ static bool names_have(const char *const *v, size_t n, const char *name)
 	return n > 0 && bsearch(&name, v, n, sizeof(*v), cmp_str_ptr) != NULL;
 }
 
+static bool user_names_have(const struct name_key *v, size_t n, const char *name)
+{
+	struct name_key key = {nhi_store_nss_name_prefix(name), name};
+
+	return n > 0 && bsearch(&key, v, n, sizeof(*v), cmp_name_key) != NULL;
+}
+
 /* The store's groups with a gid, members limited to exported users. */
 static int add_store_groups(struct export *e, const struct nhi_local_accounts *l,
                             const struct nhi_store_group *g, size_t n)
 {
-	const char **users = NULL;
+	struct name_key *users = NULL;
 	int r;
 
 	/* The store keeps group names and gids unique: only clashes with the
@@ -90,7 +120,7 @@ static int add_store_groups(struct export *e, const struct nhi_local_accounts *l
 			goto out;
 		}
 		for (size_t j = 0; j < g[i].n_members; j++)
-			if (names_have(users, e->n_users, g[i].members[j]))
+			if (user_names_have(users, e->n_users, g[i].members[j]))
 				members[k++] = g[i].members[j];
 		out = &e->groups[e->n_groups++];
 		out->name = g[i].name;
@@ -123,6 +153,7 @@ static int add_private_groups(struct export *e, const struct nhi_local_accounts 
 	size_t *order = calloc(e->n_users + 1, sizeof(*order));
 	bool *later = calloc(e->n_users + 1, sizeof(*later));
 	size_t n_store = e->n_groups;
+	bool sorted = true;
 	int r = 0;
 
 	if (names == NULL || order == NULL || later == NULL) {
@@ -138,9 +169,14 @@ static int add_private_groups(struct export *e, const struct nhi_local_accounts 
 	nhi_id_set_sort(&gids);
 	if (n_store > 1)
 		qsort(names, n_store, sizeof(*names), cmp_str_ptr);
-	for (size_t i = 0; i < e->n_users; i++)
+	/* Users whose gids already grow with their position (as when each
+	 * has its own, handed out in name order) need no sort. */
+	for (size_t i = 0; i < e->n_users; i++) {
 		order[i] = i;
-	if (e->n_users > 1)
+		if (i > 0 && sorted && e->users[i - 1].gid > e->users[i].gid)
+			sorted = false;
+	}
+	if (!sorted)
 		qsort_r(order, e->n_users, sizeof(*order), cmp_user_gid, e->users);
 	for (size_t i = 1; i < e->n_users; i++)
 		if (e->users[order[i]].gid == e->users[order[i - 1]].gid)
@@ -182,32 +218,36 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 {
 	struct export e = {0};
 	struct nhi_local_accounts l = {0};
-	struct nhi_identity *ids = NULL;
-	struct nhi_store_group *groups = NULL;
-	size_t n_ids = 0, n_groups = 0, i;
-	uint64_t generation = 0;
-	struct nhi_nsscache *old = NULL;
+	struct nhi_store_nss_accounts ids = {0};
+	struct nhi_store_nss_groups groups = {0};
+	size_t n_ids, i;
+	uint64_t generation = 0, old_generation;
 	struct timeval tv;
 	int r;
 
 	if ((r = nhi_local_accounts_read(p->passwd_path, p->group_path, &l)) < 0 ||
-	    (r = nhi_store_identity_list(s, &ids, &n_ids)) < 0 ||
-	    (r = nhi_store_group_list_all(s, &groups, &n_groups)) < 0)
+	    (r = nhi_store_nss_accounts(s, &ids)) < 0 || (r = nhi_store_nss_groups(s, &groups)) < 0)
 		goto out;
+	n_ids = ids.n;
 	e.users = calloc(n_ids + 1, sizeof(*e.users));
-	e.groups = calloc(n_ids + n_groups + 1, sizeof(*e.groups));
+	e.groups = calloc(n_ids + groups.n + 1, sizeof(*e.groups));
 	e.strings = calloc(n_ids + 1, sizeof(*e.strings));
 	if (e.users == NULL || e.groups == NULL || e.strings == NULL) {
 		r = NHI_ERR_ALLOC;
 		goto out;
 	}
 	for (i = 0; i < n_ids; i++) {
-		const struct nhi_identity *id = &ids[i];
+		const struct nhi_store_nss_account *id = &ids.v[i];
+		struct nhi_identity state;
 		struct nhi_nss_user *u;
 		uint32_t uid, gid;
 
+		nhi_identity_init(&state);
+		state.uid = id->uid;
+		state.status = id->status;
+		state.updated = id->updated;
 		if (!nhi_account_kind_is_unix(id->kind) ||
-		    !nhi_account_resolves(id, p->quarantine, p->now) || id->uid > UINT32_MAX)
+		    !nhi_account_resolves(&state, p->quarantine, p->now) || id->uid > UINT32_MAX)
 			continue;
 		if (id->status == NHI_STATUS_RETIRED) {
 			int64_t end = id->updated + (int64_t)p->quarantine;
@@ -240,26 +280,24 @@ static int build(struct nhi_store *s, const struct nhi_config *cfg,
 			u->home = e.strings[e.n_strings++];
 		}
 	}
-	if ((r = add_store_groups(&e, &l, groups, n_groups)) < 0)
+	if ((r = add_store_groups(&e, &l, groups.v, groups.n)) < 0)
 		goto out;
 	if ((r = add_private_groups(&e, &l)) < 0)
 		goto out;
 	/* The generation grows with every rewrite, even across restarts. */
 	gettimeofday(&tv, NULL);
 	generation = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
-	if (nhi_nsscache_open(path, &old) == 0) {
-		if (nhi_nsscache_generation(old) >= generation)
-			generation = nhi_nsscache_generation(old) + 1;
-		nhi_nsscache_close(old);
-	}
+	if (nhi_nsscache_read_generation(path, &old_generation) == 0 &&
+	    old_generation >= generation && old_generation < UINT64_MAX)
+		generation = old_generation + 1;
 	r = nhi_nsscache_write(path, generation, e.users, e.n_users, e.groups, e.n_groups);
 	ret->n_users = e.n_users;
 	ret->n_groups = e.n_groups;
 out:
 	export_clear(&e);
 	nhi_local_accounts_clear(&l);
-	nhi_identity_list_free(ids, n_ids);
-	nhi_store_group_list_free(groups, n_groups);
+	nhi_store_nss_accounts_clear(&ids);
+	nhi_store_nss_groups_clear(&groups);
 	return r;
 }
 

@@ -199,16 +199,20 @@ static void index_insert(uint8_t *img, const struct section *sec, uint32_t nb, u
 	put32(heads + (size_t)b * 4, idx + 1);
 }
 
+/* hashes holds each inserted record's full name hash: a record whose hash
+ * differs cannot hold the name, so its string (a cache miss away in a
+ * large image) is compared only when the hashes match. */
 static bool chain_has_name(const uint8_t *img, const struct section *sec, uint32_t nb, uint32_t h,
-                           const struct section *recs, uint32_t rec_size, uint32_t name_field,
-                           uint32_t pool_off, const char *name)
+                           const uint32_t *hashes, const struct section *recs, uint32_t rec_size,
+                           uint32_t name_field, uint32_t pool_off, const char *name)
 {
 	const uint8_t *heads = img + sec->off, *next = heads + (size_t)nb * 4;
 
 	for (uint32_t i = le32(heads + (size_t)(h & (nb - 1)) * 4); i;
 	     i = le32(next + (size_t)(i - 1) * 4)) {
 		const uint8_t *r = img + recs->off + (size_t)(i - 1) * rec_size;
-		if (!strcmp((const char *)img + pool_off + le32(r + name_field), name))
+		if (hashes[i - 1] == h &&
+		    !strcmp((const char *)img + pool_off + le32(r + name_field), name))
 			return true;
 	}
 	return false;
@@ -236,6 +240,7 @@ int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, si
 	struct section sec[N_SECTIONS];
 	struct builder b = {0};
 	uint8_t *img = NULL;
+	uint32_t *name_hashes = NULL;
 	int r;
 
 	if (!ret_image || !ret_len || (n_users && !users) || (n_groups && !groups))
@@ -292,8 +297,13 @@ int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, si
 		return NHI_ERR_SYSTEM;
 
 	img = calloc(1, (size_t)total);
-	if (!img)
-		return NHI_ERR_ALLOC;
+	/* One array for both loops: a group's chain holds only groups already
+	 * written, whose hashes have replaced the users' by then. */
+	name_hashes = calloc(n_users > n_groups ? n_users + 1 : n_groups + 1, sizeof(*name_hashes));
+	if (!img || !name_hashes) {
+		r = NHI_ERR_ALLOC;
+		goto out;
+	}
 	b.img = img;
 	b.pool_off = sec[SEC_STRINGS].off;
 	b.pool_used = 1;
@@ -303,8 +313,8 @@ int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, si
 		uint8_t *rec = img + sec[SEC_USERS].off + (size_t)i * USER_REC;
 		uint32_t hn = hash_name(seed, u->name), hi = hash_id(seed, u->uid);
 
-		if (chain_has_name(img, &sec[SEC_UNAME], ub, hn, &sec[SEC_USERS], USER_REC, 8,
-		                   b.pool_off, u->name) ||
+		if (chain_has_name(img, &sec[SEC_UNAME], ub, hn, name_hashes, &sec[SEC_USERS],
+		                   USER_REC, 8, b.pool_off, u->name) ||
 		    chain_has_id(img, &sec[SEC_UID], ub, hi, &sec[SEC_USERS], USER_REC, 0,
 		                 u->uid)) {
 			r = NHI_ERR_EXISTS;
@@ -318,14 +328,15 @@ int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, si
 		put32(rec + 20, pool_add(&b, u->shell));
 		index_insert(img, &sec[SEC_UNAME], ub, hn, i);
 		index_insert(img, &sec[SEC_UID], ub, hi, i);
+		name_hashes[i] = hn;
 	}
 	for (uint32_t i = 0; i < n_groups; i++) {
 		const struct nhi_nss_group *g = &groups[i];
 		uint8_t *rec = img + sec[SEC_GROUPS].off + (size_t)i * GROUP_REC;
 		uint32_t hn = hash_name(seed, g->name), hi = hash_id(seed, g->gid);
 
-		if (chain_has_name(img, &sec[SEC_GNAME], gb, hn, &sec[SEC_GROUPS], GROUP_REC, 4,
-		                   b.pool_off, g->name) ||
+		if (chain_has_name(img, &sec[SEC_GNAME], gb, hn, name_hashes, &sec[SEC_GROUPS],
+		                   GROUP_REC, 4, b.pool_off, g->name) ||
 		    chain_has_id(img, &sec[SEC_GID], gb, hi, &sec[SEC_GROUPS], GROUP_REC, 0,
 		                 g->gid)) {
 			r = NHI_ERR_EXISTS;
@@ -340,6 +351,7 @@ int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, si
 			      pool_add(&b, g->members[j]));
 		index_insert(img, &sec[SEC_GNAME], gb, hn, i);
 		index_insert(img, &sec[SEC_GID], gb, hi, i);
+		name_hashes[i] = hn;
 	}
 
 	memcpy(img, MAGIC, 8);
@@ -363,6 +375,7 @@ int nhi_nsscache_build(uint64_t generation, const struct nhi_nss_user *users, si
 	r = 0;
 out:
 	free(img);
+	free(name_hashes);
 	return r;
 }
 
@@ -380,6 +393,36 @@ int nhi_nsscache_write(const char *path, uint64_t generation, const struct nhi_n
 		return r;
 	r = nhi_atomic_write(path, img, len, 0644);
 	free(img);
+	return r;
+}
+
+int nhi_nsscache_read_generation(const char *path, uint64_t *ret_generation)
+{
+	uint8_t h[HEADER_LEN];
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	if (!path || !ret_generation)
+		return NHI_ERR_INVALID_ARGUMENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOENT ? NHI_ERR_NOT_FOUND : NHI_ERR_SYSTEM;
+	if (fstat(fd, &st) < 0) {
+		r = NHI_ERR_SYSTEM;
+	} else if (!S_ISREG(st.st_mode)) {
+		r = NHI_ERR_FILE_UNSAFE;
+	} else if ((n = pread(fd, h, sizeof(h), 0)) < 0) {
+		r = NHI_ERR_SYSTEM;
+	} else if ((size_t)n < sizeof(h) || memcmp(h, MAGIC, 8) != 0 ||
+	           le32(h + 8) != FORMAT_VERSION || le32(h + 12) != HEADER_LEN ||
+	           le64(h + 24) != (uint64_t)st.st_size) {
+		r = NHI_ERR_CACHE_CORRUPT;
+	} else {
+		*ret_generation = le64(h + 16);
+		r = 0;
+	}
+	close(fd);
 	return r;
 }
 

@@ -426,3 +426,83 @@ Test(nsscache, write_then_open_from_disk)
 	unlink(path);
 	rmdir(dir);
 }
+
+/* Duplicates are found among many records, where a chain holds several
+ * names and the writer compares hashes before strings. */
+Test(nsscache, duplicates_found_among_many)
+{
+	enum { N = 3000 };
+	struct nhi_nss_user *u = calloc(N + 1, sizeof(*u));
+	struct nhi_nss_group *g = calloc(N + 1, sizeof(*g));
+	static char names[N][16];
+
+	cr_assert(u != NULL && g != NULL);
+	for (uint32_t i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "n%05u", i);
+		u[i] = (struct nhi_nss_user){.name = names[i], .uid = 10000 + i, .gid = 10000 + i};
+		g[i] = (struct nhi_nss_group){.name = names[i], .gid = 10000 + i};
+	}
+	cr_assert_eq(nhi_nsscache_build(1, u, N, g, N, &image, &image_len), 0);
+	free(image);
+	image = NULL;
+	u[N] = u[N / 2];
+	u[N].uid = 99999;
+	cr_expect_eq(nhi_nsscache_build(1, u, N + 1, NULL, 0, &image, &image_len), NHI_ERR_EXISTS,
+	             "a repeated user name");
+	g[N] = g[N - 1];
+	g[N].gid = 99999;
+	cr_expect_eq(nhi_nsscache_build(1, NULL, 0, g, N + 1, &image, &image_len), NHI_ERR_EXISTS,
+	             "a repeated group name");
+	cr_expect_null(image);
+	free(u);
+	free(g);
+}
+
+Test(nsscache, read_generation_from_the_header)
+{
+	char dir[] = "/tmp/nsscache-gen-XXXXXX";
+	char path[64], link[64], bad[64];
+	uint8_t head[128];
+	uint64_t gen = 0;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/nss.cache", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	cr_expect_eq(nhi_nsscache_read_generation(path, &gen), NHI_ERR_NOT_FOUND);
+	cr_assert_eq(nhi_nsscache_write(path, 123456789, users, 3, groups, 3), 0);
+	cr_expect_eq(nhi_nsscache_read_generation(path, &gen), 0);
+	cr_expect_eq(gen, 123456789);
+
+	/* A file cut short of the length its header claims. */
+	f = fopen(path, "rb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fread(head, 1, sizeof(head), f), sizeof(head));
+	fclose(f);
+	f = fopen(bad, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(head, 1, sizeof(head), f), sizeof(head));
+	fclose(f);
+	gen = 0;
+	cr_expect_eq(nhi_nsscache_read_generation(bad, &gen), NHI_ERR_CACHE_CORRUPT);
+	cr_expect_eq(gen, 0, "untouched on failure");
+	/* Shorter than a header, and another magic. */
+	cr_assert_eq(truncate(bad, 40), 0);
+	cr_expect_eq(nhi_nsscache_read_generation(bad, &gen), NHI_ERR_CACHE_CORRUPT);
+	head[0] ^= 1;
+	f = fopen(bad, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(head, 1, sizeof(head), f), sizeof(head));
+	fclose(f);
+	cr_expect_eq(nhi_nsscache_read_generation(bad, &gen), NHI_ERR_CACHE_CORRUPT);
+	/* No symlink followed, no directory read. */
+	cr_assert_eq(symlink(path, link), 0);
+	cr_expect_lt(nhi_nsscache_read_generation(link, &gen), 0);
+	cr_expect_eq(nhi_nsscache_read_generation(dir, &gen), NHI_ERR_FILE_UNSAFE);
+	cr_expect_eq(nhi_nsscache_read_generation(NULL, &gen), NHI_ERR_INVALID_ARGUMENT);
+	unlink(link);
+	unlink(bad);
+	unlink(path);
+	rmdir(dir);
+}
