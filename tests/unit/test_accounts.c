@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "accounts.h"
+#include "accounts_fixture.h"
 #include "broker.h"
 #include "conf.h"
 #include "err.h"
@@ -21,9 +22,7 @@
 #include "store_account.h"
 #include "support.h"
 
-static char *dir, *passwd_path, *group_path, *cache_path;
-static struct nhi_store *store;
-static struct nhi_account_params params;
+static struct accounts_fixture fx;
 
 static const char passwd_text[] = "root:x:0:0:root:/root:/bin/bash\n"
                                   "taken:x:5000:5000::/home/taken:/bin/sh\n"
@@ -36,39 +35,12 @@ static const char group_text[] = "root:x:0:\n"
 
 static void setup(void)
 {
-	char *db;
-	int r;
-
-	dir = test_mkdtemp();
-	passwd_path = test_path(dir, "passwd");
-	group_path = test_path(dir, "group");
-	cache_path = test_path(dir, "nss.cache");
-	test_write_file(passwd_path, passwd_text, strlen(passwd_text), 0644);
-	test_write_file(group_path, group_text, strlen(group_text), 0644);
-	db = test_path(dir, "nhi.db");
-	r = nhi_store_open(db, &store);
-	cr_assert_eq(r, 0, "open: %s", nhi_strerror(r));
-	free(db);
-	params = (struct nhi_account_params){
-	        .passwd_path = passwd_path,
-	        .group_path = group_path,
-	        .uid_min = 5000,
-	        .uid_max = 5009,
-	        .quarantine = 100,
-	        .now = 1000000,
-	};
-	cr_assert_eq(nhi_store_begin(store), 0);
+	accounts_fixture_open(&fx, passwd_text, group_text, 5000, 5009);
 }
 
 static void teardown(void)
 {
-	nhi_store_rollback(store);
-	nhi_store_close(store);
-	test_rmtree(dir);
-	free(passwd_path);
-	free(group_path);
-	free(cache_path);
-	free(dir);
+	accounts_fixture_close(&fx);
 }
 
 TestSuite(accounts, .init = setup, .fini = teardown);
@@ -82,9 +54,9 @@ static struct nhi_identity add(const char *name, enum nhi_identity_kind kind)
 	nhi_identity_init(&id);
 	id.name = strdup(name);
 	id.kind = kind;
-	r = nhi_accounts_assign(store, &params, &id);
+	r = nhi_accounts_assign(fx.store, &fx.params, &id);
 	cr_assert_eq(r, 0, "assign %s: %s", name, nhi_strerror(r));
-	r = nhi_store_identity_add(store, &id, NULL);
+	r = nhi_store_identity_add(fx.store, &id, NULL);
 	cr_assert_eq(r, 0, "add %s: %s", name, nhi_strerror(r));
 	return id;
 }
@@ -93,7 +65,7 @@ Test(accounts, reads_local_files_without_nss)
 {
 	struct nhi_local_accounts l;
 
-	cr_assert_eq(nhi_local_accounts_read(passwd_path, group_path, &l), 0);
+	cr_assert_eq(nhi_local_accounts_read(fx.passwd_path, fx.group_path, &l), 0);
 	cr_expect(nhi_id_set_has(&l.uids, 5000));
 	cr_expect(nhi_id_set_has(&l.uids, 5002));
 	cr_expect_not(nhi_id_set_has(&l.uids, 5001));
@@ -107,10 +79,10 @@ Test(accounts, reads_local_files_without_nss)
 Test(accounts, missing_local_file_is_an_error)
 {
 	struct nhi_local_accounts l;
-	char *missing = test_path(dir, "nope");
+	char *missing = test_path(fx.dir, "nope");
 
-	cr_expect_eq(nhi_local_accounts_read(missing, group_path, &l), NHI_ERR_SYSTEM);
-	cr_expect_eq(nhi_local_accounts_read(passwd_path, missing, &l), NHI_ERR_SYSTEM);
+	cr_expect_eq(nhi_local_accounts_read(missing, fx.group_path, &l), NHI_ERR_SYSTEM);
+	cr_expect_eq(nhi_local_accounts_read(fx.passwd_path, missing, &l), NHI_ERR_SYSTEM);
 	free(missing);
 }
 
@@ -137,7 +109,7 @@ Test(accounts, uid_and_gid_differ_when_no_id_is_free_as_both)
 {
 	struct nhi_identity a;
 
-	params.uid_max = 5002;
+	fx.params.uid_max = 5002;
 	a = add("alice", NHI_KIND_HUMAN);
 	cr_expect_eq(a.uid, 5001, "5001 is only a local gid");
 	cr_expect_eq(a.gid, 5002, "5002 is only a local uid");
@@ -155,7 +127,7 @@ Test(accounts, breakglass_and_explicit_ids)
 	pinned.name = strdup("pinned");
 	pinned.kind = NHI_KIND_HUMAN;
 	pinned.uid = 1001;
-	cr_assert_eq(nhi_accounts_assign(store, &params, &pinned), 0);
+	cr_assert_eq(nhi_accounts_assign(fx.store, &fx.params, &pinned), 0);
 	cr_expect_eq(pinned.uid, 1001, "an administrator's uid is kept");
 	nhi_identity_clear(&bg);
 	nhi_identity_clear(&pinned);
@@ -177,7 +149,7 @@ Test(accounts, range_exhaustion)
 	nhi_identity_init(&id);
 	id.name = strdup("one-too-many");
 	id.kind = NHI_KIND_HUMAN;
-	r = nhi_accounts_assign(store, &params, &id);
+	r = nhi_accounts_assign(fx.store, &fx.params, &id);
 	cr_expect_eq(r, NHI_ERR_ID_RANGE_EXHAUSTED, "%s", nhi_strerror(r));
 	cr_expect_eq(id.uid, NHI_ID_NONE);
 	nhi_identity_clear(&id);
@@ -188,22 +160,22 @@ Test(accounts, quarantine_then_release)
 	struct nhi_identity a = add("alice", NHI_KIND_HUMAN), got, b;
 
 	cr_assert_eq(a.uid, 5003);
-	cr_assert_eq(nhi_store_identity_set_status(store, "alice", NHI_STATUS_RETIRED), 0);
+	cr_assert_eq(nhi_store_identity_set_status(fx.store, "alice", NHI_STATUS_RETIRED), 0);
 	nhi_identity_init(&got);
-	cr_assert_eq(nhi_store_identity_get(store, "alice", &got), 0);
-	params.now = got.updated + 10;
-	cr_expect(nhi_account_resolves(&got, params.quarantine, params.now));
+	cr_assert_eq(nhi_store_identity_get(fx.store, "alice", &got), 0);
+	fx.params.now = got.updated + 10;
+	cr_expect(nhi_account_resolves(&got, fx.params.quarantine, fx.params.now));
 	b = add("bob", NHI_KIND_HUMAN);
 	cr_expect_neq(b.uid, 5003, "a quarantined uid is not reused");
 	nhi_identity_clear(&b);
 
-	params.now = got.updated + params.quarantine;
-	cr_expect_not(nhi_account_resolves(&got, params.quarantine, params.now));
+	fx.params.now = got.updated + fx.params.quarantine;
+	cr_expect_not(nhi_account_resolves(&got, fx.params.quarantine, fx.params.now));
 	b = add("carol", NHI_KIND_HUMAN);
 	cr_expect_eq(b.uid, 5003, "after quarantine the uid is free again");
 	nhi_identity_clear(&b);
 	nhi_identity_clear(&got);
-	cr_assert_eq(nhi_store_identity_get(store, "alice", &got), 0);
+	cr_assert_eq(nhi_store_identity_get(fx.store, "alice", &got), 0);
 	cr_expect_eq(got.uid, NHI_ID_NONE, "the retired identity lost its uid");
 	nhi_identity_clear(&got);
 	nhi_identity_clear(&a);
@@ -217,16 +189,16 @@ Test(accounts, assign_all_gives_existing_rows_ids_once)
 	nhi_identity_init(&id);
 	id.name = strdup("old");
 	id.kind = NHI_KIND_HUMAN;
-	cr_assert_eq(nhi_store_identity_add(store, &id, NULL), 0);
-	cr_assert_eq(nhi_accounts_assign_all(store, &params, &n), 0);
+	cr_assert_eq(nhi_store_identity_add(fx.store, &id, NULL), 0);
+	cr_assert_eq(nhi_accounts_assign_all(fx.store, &fx.params, &n), 0);
 	cr_expect_eq(n, 1);
 	nhi_identity_init(&got);
-	cr_assert_eq(nhi_store_identity_get(store, "old", &got), 0);
+	cr_assert_eq(nhi_store_identity_get(fx.store, "old", &got), 0);
 	cr_expect_eq(got.uid, 5003);
 	nhi_identity_clear(&got);
-	cr_assert_eq(nhi_accounts_assign_all(store, &params, &n), 0);
+	cr_assert_eq(nhi_accounts_assign_all(fx.store, &fx.params, &n), 0);
 	cr_expect_eq(n, 0, "ids are stable: nothing to do the second time");
-	cr_assert_eq(nhi_store_identity_get(store, "old", &got), 0);
+	cr_assert_eq(nhi_store_identity_get(fx.store, "old", &got), 0);
 	cr_expect_eq(got.uid, 5003);
 	nhi_identity_clear(&got);
 	nhi_identity_clear(&id);
@@ -247,14 +219,14 @@ Test(accounts, assign_all_many_in_one_pass)
 		snprintf(name, sizeof(name), "m%d", i);
 		id.name = name;
 		id.kind = NHI_KIND_SERVICE;
-		cr_assert_eq(nhi_store_identity_add(store, &id, NULL), 0);
+		cr_assert_eq(nhi_store_identity_add(fx.store, &id, NULL), 0);
 	}
-	cr_expect_eq(nhi_accounts_assign_all(store, &params, &n), 0);
+	cr_expect_eq(nhi_accounts_assign_all(fx.store, &fx.params, &n), 0);
 	cr_expect_eq(n, 8);
 	for (int i = 0; i < 7; i++) {
 		snprintf(name, sizeof(name), "m%d", i);
 		nhi_identity_init(&got);
-		cr_assert_eq(nhi_store_identity_get(store, name, &got), 0);
+		cr_assert_eq(nhi_store_identity_get(fx.store, name, &got), 0);
 		cr_expect_eq(got.uid, want[i], "%s: uid %lld", name, (long long)got.uid);
 		cr_expect_eq(got.gid, want[i]);
 		nhi_identity_clear(&got);
@@ -263,7 +235,7 @@ Test(accounts, assign_all_many_in_one_pass)
 	 * uid (5001, only a local gid) and the lowest free gid (5002, only a
 	 * local uid) apart. */
 	nhi_identity_init(&got);
-	cr_assert_eq(nhi_store_identity_get(store, "m7", &got), 0);
+	cr_assert_eq(nhi_store_identity_get(fx.store, "m7", &got), 0);
 	cr_expect_eq(got.uid, 5001);
 	cr_expect_eq(got.gid, 5002);
 	nhi_identity_clear(&got);
@@ -284,13 +256,13 @@ Test(accounts, export_writes_a_cache_nss_nhi_reads)
 	pinned.name = strdup("local-alice");
 	pinned.kind = NHI_KIND_HUMAN;
 	pinned.uid = 1001;
-	cr_assert_eq(nhi_store_identity_add(store, &pinned, NULL), 0);
+	cr_assert_eq(nhi_store_identity_add(fx.store, &pinned, NULL), 0);
 	cr_assert_eq(nhi_config_defaults(&cfg), 0);
-	r = nhi_nss_export_to(store, cfg, &params, cache_path);
+	r = nhi_nss_export_to(fx.store, cfg, &fx.params, fx.cache_path);
 	cr_assert_eq(r, 0, "export: %s", nhi_strerror(r));
-	cr_assert_eq(stat(cache_path, &st), 0);
+	cr_assert_eq(stat(fx.cache_path, &st), 0);
 	cr_expect_eq(st.st_mode & 07777, 0644);
-	cr_assert_eq(nhi_nsscache_open(cache_path, &cache), 0);
+	cr_assert_eq(nhi_nsscache_open(fx.cache_path, &cache), 0);
 	cr_expect_eq(nhi_nsscache_user_count(cache), 1, "the local account is left out");
 	cr_assert_eq(nhi_nsscache_getpwnam(cache, "alice", &pw, buf, sizeof(buf)), 0);
 	cr_expect_eq(pw.pw_uid, 5003);

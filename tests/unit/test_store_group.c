@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "accounts.h"
+#include "accounts_fixture.h"
 #include "conf.h"
 #include "err.h"
 #include "nss_export.h"
@@ -18,9 +19,7 @@
 #include "store_group.h"
 #include "support.h"
 
-static char *dir, *passwd_path, *group_path, *cache_path;
-static struct nhi_store *store;
-static struct nhi_account_params params;
+static struct accounts_fixture fx;
 
 static const char passwd_text[] = "root:x:0:0:root:/root:/bin/bash\n";
 static const char group_text[] = "root:x:0:\n"
@@ -36,47 +35,20 @@ static void add_identity(const char *name, enum nhi_identity_kind kind, int64_t 
 	id.kind = kind;
 	id.uid = uid;
 	id.gid = gid;
-	r = nhi_store_identity_add(store, &id, NULL);
+	r = nhi_store_identity_add(fx.store, &id, NULL);
 	cr_assert_eq(r, 0, "add %s: %s", name, nhi_strerror(r));
 }
 
 static void setup(void)
 {
-	char *db;
-	int r;
-
-	dir = test_mkdtemp();
-	passwd_path = test_path(dir, "passwd");
-	group_path = test_path(dir, "group");
-	cache_path = test_path(dir, "nss.cache");
-	test_write_file(passwd_path, passwd_text, strlen(passwd_text), 0644);
-	test_write_file(group_path, group_text, strlen(group_text), 0644);
-	db = test_path(dir, "nhi.db");
-	r = nhi_store_open(db, &store);
-	cr_assert_eq(r, 0, "open: %s", nhi_strerror(r));
-	free(db);
-	params = (struct nhi_account_params){
-	        .passwd_path = passwd_path,
-	        .group_path = group_path,
-	        .uid_min = 6000,
-	        .uid_max = 6009,
-	        .quarantine = 100,
-	        .now = 1000000,
-	};
-	cr_assert_eq(nhi_store_begin(store), 0);
+	accounts_fixture_open(&fx, passwd_text, group_text, 6000, 6009);
 	add_identity("alice", NHI_KIND_HUMAN, 6000, 6000);
 	add_identity("bob", NHI_KIND_AUTOMATION, 6001, 6001);
 }
 
 static void teardown(void)
 {
-	nhi_store_rollback(store);
-	nhi_store_close(store);
-	test_rmtree(dir);
-	free(passwd_path);
-	free(group_path);
-	free(cache_path);
-	free(dir);
+	accounts_fixture_close(&fx);
 }
 
 TestSuite(store_group, .init = setup, .fini = teardown);
@@ -85,36 +57,36 @@ Test(store_group, add_get_and_unique_name_and_gid)
 {
 	struct nhi_store_group g;
 
-	cr_assert_eq(nhi_store_group_add(store, "ops", 6005, 1), 0);
-	cr_expect_eq(nhi_store_group_add(store, "ops", 6006, 1), NHI_ERR_EXISTS);
-	cr_expect_eq(nhi_store_group_add(store, "dev", 6005, 1), NHI_ERR_EXISTS);
-	cr_expect_eq(nhi_store_group_add(store, "dev", -1, 1), NHI_ERR_INVALID_ARGUMENT);
-	cr_assert_eq(nhi_store_group_get(store, "ops", &g), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "ops", 6005, 1), 0);
+	cr_expect_eq(nhi_store_group_add(fx.store, "ops", 6006, 1), NHI_ERR_EXISTS);
+	cr_expect_eq(nhi_store_group_add(fx.store, "dev", 6005, 1), NHI_ERR_EXISTS);
+	cr_expect_eq(nhi_store_group_add(fx.store, "dev", -1, 1), NHI_ERR_INVALID_ARGUMENT);
+	cr_assert_eq(nhi_store_group_get(fx.store, "ops", &g), 0);
 	cr_expect_str_eq(g.name, "ops");
 	cr_expect_eq(g.gid, 6005);
 	cr_expect_eq(g.n_members, 0);
 	nhi_store_group_clear(&g);
-	cr_expect_eq(nhi_store_group_get(store, "nope", &g), NHI_ERR_NOT_FOUND);
+	cr_expect_eq(nhi_store_group_get(fx.store, "nope", &g), NHI_ERR_NOT_FOUND);
 }
 
 Test(store_group, members_added_once_and_removed)
 {
 	struct nhi_store_group g;
 
-	cr_assert_eq(nhi_store_group_add(store, "ops", 6005, 1), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "ops", "bob"), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "ops", "alice"), 0);
-	cr_expect_eq(nhi_store_group_member_add(store, "ops", "alice"), NHI_ERR_EXISTS);
-	cr_expect_eq(nhi_store_group_member_add(store, "ops", "carol"), NHI_ERR_NOT_FOUND);
-	cr_expect_eq(nhi_store_group_member_add(store, "nope", "alice"), NHI_ERR_NOT_FOUND);
-	cr_assert_eq(nhi_store_group_get(store, "ops", &g), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "ops", 6005, 1), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "ops", "bob"), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "ops", "alice"), 0);
+	cr_expect_eq(nhi_store_group_member_add(fx.store, "ops", "alice"), NHI_ERR_EXISTS);
+	cr_expect_eq(nhi_store_group_member_add(fx.store, "ops", "carol"), NHI_ERR_NOT_FOUND);
+	cr_expect_eq(nhi_store_group_member_add(fx.store, "nope", "alice"), NHI_ERR_NOT_FOUND);
+	cr_assert_eq(nhi_store_group_get(fx.store, "ops", &g), 0);
 	cr_assert_eq(g.n_members, 2);
 	cr_expect_str_eq(g.members[0], "alice", "members are sorted");
 	cr_expect_str_eq(g.members[1], "bob");
 	nhi_store_group_clear(&g);
-	cr_assert_eq(nhi_store_group_member_remove(store, "ops", "alice"), 0);
-	cr_expect_eq(nhi_store_group_member_remove(store, "ops", "alice"), NHI_ERR_NOT_FOUND);
-	cr_assert_eq(nhi_store_group_get(store, "ops", &g), 0);
+	cr_assert_eq(nhi_store_group_member_remove(fx.store, "ops", "alice"), 0);
+	cr_expect_eq(nhi_store_group_member_remove(fx.store, "ops", "alice"), NHI_ERR_NOT_FOUND);
+	cr_assert_eq(nhi_store_group_get(fx.store, "ops", &g), 0);
 	cr_assert_eq(g.n_members, 1);
 	cr_expect_str_eq(g.members[0], "bob");
 	nhi_store_group_clear(&g);
@@ -122,9 +94,9 @@ Test(store_group, members_added_once_and_removed)
 
 Test(store_group, changes_need_a_transaction)
 {
-	cr_assert_eq(nhi_store_rollback(store), 0);
-	cr_expect_eq(nhi_store_group_add(store, "ops", 6005, 1), NHI_ERR_STORE_TRANSACTION);
-	cr_assert_eq(nhi_store_begin(store), 0);
+	cr_assert_eq(nhi_store_rollback(fx.store), 0);
+	cr_expect_eq(nhi_store_group_add(fx.store, "ops", 6005, 1), NHI_ERR_STORE_TRANSACTION);
+	cr_assert_eq(nhi_store_begin(fx.store), 0);
 }
 
 Test(store_group, gid_from_the_top_of_the_range_avoiding_every_taken_gid)
@@ -132,18 +104,18 @@ Test(store_group, gid_from_the_top_of_the_range_avoiding_every_taken_gid)
 	uint32_t gid = 0;
 
 	/* 6009 is a local group's. */
-	cr_assert_eq(nhi_accounts_group_gid(store, &params, NHI_ID_NONE, &gid), 0);
+	cr_assert_eq(nhi_accounts_group_gid(fx.store, &fx.params, NHI_ID_NONE, &gid), 0);
 	cr_expect_eq(gid, 6008);
-	cr_assert_eq(nhi_store_group_add(store, "ops", gid, 1), 0);
-	cr_assert_eq(nhi_accounts_group_gid(store, &params, NHI_ID_NONE, &gid), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "ops", gid, 1), 0);
+	cr_assert_eq(nhi_accounts_group_gid(fx.store, &fx.params, NHI_ID_NONE, &gid), 0);
 	cr_expect_eq(gid, 6007);
 	/* Explicit gids: taken by a local group, a store group, an identity. */
-	cr_expect_eq(nhi_accounts_group_gid(store, &params, 6009, &gid), NHI_ERR_EXISTS);
-	cr_expect_eq(nhi_accounts_group_gid(store, &params, 6008, &gid), NHI_ERR_EXISTS);
-	cr_expect_eq(nhi_accounts_group_gid(store, &params, 6001, &gid), NHI_ERR_EXISTS);
-	cr_expect_eq(nhi_accounts_group_gid(store, &params, 4294967295LL, &gid),
+	cr_expect_eq(nhi_accounts_group_gid(fx.store, &fx.params, 6009, &gid), NHI_ERR_EXISTS);
+	cr_expect_eq(nhi_accounts_group_gid(fx.store, &fx.params, 6008, &gid), NHI_ERR_EXISTS);
+	cr_expect_eq(nhi_accounts_group_gid(fx.store, &fx.params, 6001, &gid), NHI_ERR_EXISTS);
+	cr_expect_eq(nhi_accounts_group_gid(fx.store, &fx.params, 4294967295LL, &gid),
 	             NHI_ERR_INVALID_ARGUMENT);
-	cr_assert_eq(nhi_accounts_group_gid(store, &params, 7000, &gid), 0);
+	cr_assert_eq(nhi_accounts_group_gid(fx.store, &fx.params, 7000, &gid), 0);
 	cr_expect_eq(gid, 7000, "an explicit gid may lie outside the range");
 }
 
@@ -154,10 +126,10 @@ Test(store_group, range_exhaustion)
 
 	for (int i = 0; i < 7; i++) {
 		snprintf(name, sizeof(name), "g%d", i);
-		cr_assert_eq(nhi_accounts_group_gid(store, &params, NHI_ID_NONE, &gid), 0);
-		cr_assert_eq(nhi_store_group_add(store, name, gid, 1), 0);
+		cr_assert_eq(nhi_accounts_group_gid(fx.store, &fx.params, NHI_ID_NONE, &gid), 0);
+		cr_assert_eq(nhi_store_group_add(fx.store, name, gid, 1), 0);
 	}
-	cr_expect_eq(nhi_accounts_group_gid(store, &params, NHI_ID_NONE, &gid),
+	cr_expect_eq(nhi_accounts_group_gid(fx.store, &fx.params, NHI_ID_NONE, &gid),
 	             NHI_ERR_ID_RANGE_EXHAUSTED);
 }
 
@@ -174,16 +146,16 @@ Test(store_group, export_has_groups_members_and_one_private_group_per_gid)
 	/* carol shares bob's primary gid: bob's private group stays bob's. */
 	add_identity("carol", NHI_KIND_SERVICE, 6002, 6001);
 	add_identity("bg", NHI_KIND_BREAKGLASS, NHI_ID_NONE, NHI_ID_NONE);
-	cr_assert_eq(nhi_store_group_add(store, "ops", 6005, 1), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "ops", "carol"), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "ops", "alice"), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "ops", "bg"), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "ops", 6005, 1), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "ops", "carol"), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "ops", "alice"), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "ops", "bg"), 0);
 	/* A store group named like a local one is left out. */
-	cr_assert_eq(nhi_store_group_add(store, "staff", 6006, 1), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "staff", 6006, 1), 0);
 	cr_assert_eq(nhi_config_defaults(&cfg), 0);
-	r = nhi_nss_export_to(store, cfg, &params, cache_path);
+	r = nhi_nss_export_to(fx.store, cfg, &fx.params, fx.cache_path);
 	cr_assert_eq(r, 0, "export: %s", nhi_strerror(r));
-	cr_assert_eq(nhi_nsscache_open(cache_path, &cache), 0);
+	cr_assert_eq(nhi_nsscache_open(fx.cache_path, &cache), 0);
 	cr_expect_eq(nhi_nsscache_user_count(cache), 3);
 	cr_expect_eq(nhi_nsscache_group_count(cache), 3, "ops, alice, bob");
 	cr_assert_eq(nhi_nsscache_getgrnam(cache, "ops", &gr, buf, sizeof(buf)), 0);

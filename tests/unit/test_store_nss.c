@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "accounts_fixture.h"
 #include "conf.h"
 #include "err.h"
 #include "nss_export.h"
@@ -19,9 +20,7 @@
 #include "store_nss.h"
 #include "support.h"
 
-static char *dir, *passwd_path, *group_path, *cache_path;
-static struct nhi_store *store;
-static struct nhi_account_params params;
+static struct accounts_fixture fx;
 static struct nhi_store_nss_accounts list;
 
 static const char passwd_text[] = "root:x:0:0:root:/root:/bin/bash\n";
@@ -41,7 +40,7 @@ static void add_full(const char *name, enum nhi_identity_kind kind, int64_t uid,
 	id.gecos = (char *)gecos;
 	id.home = (char *)home;
 	id.shell = (char *)shell;
-	r = nhi_store_identity_add(store, &id, NULL);
+	r = nhi_store_identity_add(fx.store, &id, NULL);
 	cr_assert_eq(r, 0, "add %s: %s", name, nhi_strerror(r));
 }
 
@@ -52,47 +51,20 @@ static void add_identity(const char *name, int64_t uid, int64_t gid)
 
 static void setup(void)
 {
-	char *db;
-	int r;
-
-	dir = test_mkdtemp();
-	passwd_path = test_path(dir, "passwd");
-	group_path = test_path(dir, "group");
-	cache_path = test_path(dir, "nss.cache");
-	test_write_file(passwd_path, passwd_text, strlen(passwd_text), 0644);
-	test_write_file(group_path, group_text, strlen(group_text), 0644);
-	db = test_path(dir, "nhi.db");
-	r = nhi_store_open(db, &store);
-	cr_assert_eq(r, 0, "open: %s", nhi_strerror(r));
-	free(db);
-	params = (struct nhi_account_params){
-	        .passwd_path = passwd_path,
-	        .group_path = group_path,
-	        .uid_min = 6000,
-	        .uid_max = 6999,
-	        .quarantine = 100,
-	        .now = 1000000,
-	};
-	cr_assert_eq(nhi_store_begin(store), 0);
+	accounts_fixture_open(&fx, passwd_text, group_text, 6000, 6999);
 }
 
 static void teardown(void)
 {
 	nhi_store_nss_accounts_clear(&list);
-	nhi_store_rollback(store);
-	nhi_store_close(store);
-	test_rmtree(dir);
-	free(passwd_path);
-	free(group_path);
-	free(cache_path);
-	free(dir);
+	accounts_fixture_close(&fx);
 }
 
 TestSuite(store_nss, .init = setup, .fini = teardown);
 
 Test(store_nss, empty_store_is_empty)
 {
-	cr_assert_eq(nhi_store_nss_accounts(store, &list), 0);
+	cr_assert_eq(nhi_store_nss_accounts(fx.store, &list), 0);
 	cr_expect_eq(list.n, 0);
 	nhi_store_nss_accounts_clear(&list);
 	nhi_store_nss_accounts_clear(NULL);
@@ -104,9 +76,9 @@ Test(store_nss, rows_by_name_with_unset_fields_null)
 	add_full("zed", NHI_KIND_HUMAN, 6002, 6002, "Zed Z", "/srv/zed", "/bin/zsh");
 	add_identity("amy", 6001, NHI_ID_NONE);
 	add_full("bg", NHI_KIND_BREAKGLASS, NHI_ID_NONE, NHI_ID_NONE, NULL, NULL, NULL);
-	cr_assert_eq(nhi_store_identity_set_status(store, "amy", NHI_STATUS_RETIRED), 0);
+	cr_assert_eq(nhi_store_identity_set_status(fx.store, "amy", NHI_STATUS_RETIRED), 0);
 
-	cr_assert_eq(nhi_store_nss_accounts(store, &list), 0);
+	cr_assert_eq(nhi_store_nss_accounts(fx.store, &list), 0);
 	cr_assert_eq(list.n, 3);
 	cr_expect_str_eq(list.v[0].name, "amy");
 	cr_expect_str_eq(list.v[1].name, "bg");
@@ -145,7 +117,7 @@ Test(store_nss, strings_survive_across_blocks)
 	}
 	add_full("s01000x", NHI_KIND_SERVICE, 9000, NHI_ID_NONE, big, NULL, NULL);
 
-	cr_assert_eq(nhi_store_nss_accounts(store, &list), 0);
+	cr_assert_eq(nhi_store_nss_accounts(fx.store, &list), 0);
 	cr_assert_eq(list.n, N + 1);
 	for (size_t i = 0, k = 0; i < list.n; i++) {
 		if (strcmp(list.v[i].name, "s01000x") == 0) {
@@ -170,9 +142,9 @@ static struct nhi_nsscache *export_open(void)
 	int r;
 
 	cr_assert_eq(nhi_config_defaults(&cfg), 0);
-	r = nhi_nss_export_to(store, cfg, &params, cache_path);
+	r = nhi_nss_export_to(fx.store, cfg, &fx.params, fx.cache_path);
 	cr_assert_eq(r, 0, "export: %s", nhi_strerror(r));
-	cr_assert_eq(nhi_nsscache_open(cache_path, &cache), 0);
+	cr_assert_eq(nhi_nsscache_open(fx.cache_path, &cache), 0);
 	nhi_config_free(cfg);
 	return cache;
 }
@@ -229,12 +201,12 @@ Test(store_nss, members_an_empty_group_and_an_identity_in_none)
 	add_identity("carol", 6001, 6001);
 	add_identity("dave", 6002, 6002);
 	add_identity("erin", 6003, 6003);
-	cr_assert_eq(nhi_store_group_add(store, "empty", 6100, 1), 0);
-	cr_assert_eq(nhi_store_group_add(store, "ops", 6101, 1), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "ops", "erin"), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "ops", "carol"), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "empty", 6100, 1), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "ops", 6101, 1), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "ops", "erin"), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "ops", "carol"), 0);
 	/* A group named like a user takes the name from its private group. */
-	cr_assert_eq(nhi_store_group_add(store, "dave", 6102, 1), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "dave", 6102, 1), 0);
 	cache = export_open();
 	cr_expect_eq(nhi_nsscache_group_count(cache), 5, "empty, ops, dave, carol, erin");
 	cr_assert_eq(nhi_nsscache_getgrnam(cache, "empty", &gr, buf, sizeof(buf)), 0);
@@ -262,7 +234,7 @@ Test(store_nss, generation_grows_past_a_future_one)
 	uint64_t future = (uint64_t)4000000000 * 1000000u;
 
 	add_identity("fred", 6001, 6001);
-	cr_assert_eq(nhi_nsscache_write(cache_path, future, NULL, 0, NULL, 0), 0);
+	cr_assert_eq(nhi_nsscache_write(fx.cache_path, future, NULL, 0, NULL, 0), 0);
 	cache = export_open();
 	cr_expect_eq(nhi_nsscache_generation(cache), future + 1);
 	cr_expect_eq(nhi_nsscache_user_count(cache), 1);
@@ -280,17 +252,17 @@ Test(store_nss, groups_members_by_membership_and_role_once_and_sorted)
 	add_identity("yan", 6002, 6002);
 	add_identity("xia", 6003, 6003);
 	add_identity("wes", 6004, 6004);
-	cr_assert_eq(nhi_store_group_add(store, "web", 6101, 1), 0);
-	cr_assert_eq(nhi_store_group_add(store, "db", 6100, 1), 0);
-	cr_assert_eq(nhi_store_group_add(store, "none", 6102, 1), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "web", "zoe"), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "web", "xia"), 0);
-	cr_assert_eq(nhi_store_role_add(store, "xia", "web"), 0);
-	cr_assert_eq(nhi_store_role_add(store, "yan", "web"), 0);
-	cr_assert_eq(nhi_store_role_add(store, "wes", "db"), 0);
-	cr_assert_eq(nhi_store_role_add(store, "wes", "not-a-group"), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "web", 6101, 1), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "db", 6100, 1), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "none", 6102, 1), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "web", "zoe"), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "web", "xia"), 0);
+	cr_assert_eq(nhi_store_role_add(fx.store, "xia", "web"), 0);
+	cr_assert_eq(nhi_store_role_add(fx.store, "yan", "web"), 0);
+	cr_assert_eq(nhi_store_role_add(fx.store, "wes", "db"), 0);
+	cr_assert_eq(nhi_store_role_add(fx.store, "wes", "not-a-group"), 0);
 
-	cr_assert_eq(nhi_store_nss_groups(store, &g), 0);
+	cr_assert_eq(nhi_store_nss_groups(fx.store, &g), 0);
 	cr_assert_eq(g.n, 3);
 	cr_expect_str_eq(g.v[0].name, "db");
 	cr_expect_eq(g.v[0].gid, 6100);
@@ -309,8 +281,8 @@ Test(store_nss, groups_members_by_membership_and_role_once_and_sorted)
 	/* The same as the per-group read it replaces. */
 	struct nhi_store_group *old = NULL;
 	size_t n_old = 0;
-	cr_assert_eq(nhi_store_nss_groups(store, &g), 0);
-	cr_assert_eq(nhi_store_group_list_all(store, &old, &n_old), 0);
+	cr_assert_eq(nhi_store_nss_groups(fx.store, &g), 0);
+	cr_assert_eq(nhi_store_group_list_all(fx.store, &old, &n_old), 0);
 	cr_assert_eq(n_old, g.n);
 	for (size_t i = 0; i < n_old; i++) {
 		cr_expect_str_eq(old[i].name, g.v[i].name);
@@ -328,7 +300,7 @@ Test(store_nss, no_groups)
 	struct nhi_store_nss_groups g = {0};
 
 	add_identity("solo", 6001, 6001);
-	cr_assert_eq(nhi_store_nss_groups(store, &g), 0);
+	cr_assert_eq(nhi_store_nss_groups(fx.store, &g), 0);
 	cr_expect_eq(g.n, 0);
 	nhi_store_nss_groups_clear(&g);
 	cr_expect_eq(nhi_store_nss_groups(NULL, &g), NHI_ERR_INVALID_ARGUMENT);
@@ -369,12 +341,12 @@ Test(store_nss, members_equal_in_their_prefix_sorted_and_exported)
 	add_identity("longname-a", 6002, 6002);
 	add_identity("longname-b", 6003, 6003);
 	add_identity("longname", 6004, 6004);
-	cr_assert_eq(nhi_store_group_add(store, "team", 6100, 1), 0);
-	cr_assert_eq(nhi_store_role_add(store, "longname-c", "team"), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "team", "longname-b"), 0);
-	cr_assert_eq(nhi_store_role_add(store, "longname-b", "team"), 0);
-	cr_assert_eq(nhi_store_group_member_add(store, "team", "longname"), 0);
-	cr_assert_eq(nhi_store_role_add(store, "longname-a", "team"), 0);
+	cr_assert_eq(nhi_store_group_add(fx.store, "team", 6100, 1), 0);
+	cr_assert_eq(nhi_store_role_add(fx.store, "longname-c", "team"), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "team", "longname-b"), 0);
+	cr_assert_eq(nhi_store_role_add(fx.store, "longname-b", "team"), 0);
+	cr_assert_eq(nhi_store_group_member_add(fx.store, "team", "longname"), 0);
+	cr_assert_eq(nhi_store_role_add(fx.store, "longname-a", "team"), 0);
 	cache = export_open();
 	cr_assert_eq(nhi_nsscache_getgrnam(cache, "team", &gr, buf, sizeof(buf)), 0);
 	cr_assert_not_null(gr.gr_mem[3]);
