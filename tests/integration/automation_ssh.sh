@@ -18,16 +18,7 @@ command -v strace >/dev/null || bail_out "strace is needed (scripts/deps.sh)"
 command -v script >/dev/null || bail_out "script (util-linux) is needed"
 plan 24
 
-HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
-[ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
-helper_user_ensure
-
-broker_setup
-BOT_SHELL=$NHI_TMP/bot-shell
-attested_shell "$BOT_SHELL"
-start_nhid
-
-install_helpers "$HELPER_BUILT"
+principals_broker_start
 
 BOT=$(make_user) || bail_out "cannot create a test user"
 OTHER=$(make_user) || bail_out "cannot create a test user"

@@ -17,16 +17,7 @@ command -v pgrep >/dev/null || bail_out "pgrep (procps) is needed"
 command -v timeout >/dev/null || bail_out "timeout (coreutils) is needed"
 plan 15
 
-HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
-[ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
-helper_user_ensure
-
-broker_setup
-BOT_SHELL=$NHI_TMP/bot-shell
-attested_shell "$BOT_SHELL"
-start_nhid
-
-install_helpers "$HELPER_BUILT"
+principals_broker_start
 
 BOT=$(make_user) || bail_out "cannot create a test user"
 BOT_UID=$(id -u "$BOT")

@@ -150,3 +150,19 @@ install_helpers()
 		install -m 0755 -o root -g root "$@" "$LIBEXEC/" ||
 		bail_out "cannot install $* for sshd"
 }
+
+# principals_broker_start: what the certificate login tests over a real
+# sshd begin with. The helper user, a started nhid with an attested shell
+# in BOT_SHELL, and nhi-authorized-principals installed in LIBEXEC.
+principals_broker_start()
+{
+	local built=$top_builddir/sshd_plugin/nhi-authorized-principals
+
+	[ -x "$built" ] || bail_out "not built: $built"
+	helper_user_ensure
+	broker_setup
+	BOT_SHELL=$NHI_TMP/bot-shell
+	attested_shell "$BOT_SHELL"
+	start_nhid
+	install_helpers "$built"
+}

@@ -15,18 +15,7 @@ command -v runuser >/dev/null || bail_out "runuser is needed"
 command -v python3 >/dev/null || bail_out "python3 is needed"
 plan 26
 
-HELPER_BUILT=$top_builddir/sshd_plugin/nhi-authorized-principals
-[ -x "$HELPER_BUILT" ] || bail_out "not built: $HELPER_BUILT"
-# The AuthorizedPrincipalsCommandUser, and the broker's default helper_user.
-helper_user_ensure
-
-broker_setup
-BOT_SHELL=$NHI_TMP/bot-shell
-attested_shell "$BOT_SHELL"
-start_nhid
-
-# sshd runs the helper only from a root-owned path nobody else can write.
-install_helpers "$HELPER_BUILT"
+principals_broker_start
 HELPER=$NHI_TMP/libexec/nhi-authorized-principals
 
 BOT=$(make_user) || bail_out "cannot create a test user"
