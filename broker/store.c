@@ -151,6 +151,22 @@ int store_step_done(struct nhi_store *s, sqlite3_stmt *st)
 	return r;
 }
 
+int store_count(struct nhi_store *s, const char *sql, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = store_prepare(s, sql, &st);
+	if (r == 0 && (r = store_step(s, st)) == 1) {
+		*ret_n = (size_t)sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (r == 0) {
+		r = NHI_ERR_STORE;
+	}
+	store_release(st);
+	return r;
+}
+
 int store_read_rows(struct nhi_store *s, sqlite3_stmt *st, size_t elem_size,
 		    store_row_reader *read_row, void **ret_rows, size_t *ret_n)
 {

@@ -375,16 +375,5 @@ int nhi_store_cert_revoke_identity(struct nhi_store *s, const char *identity, in
 
 int nhi_store_cert_count_unrevoked(struct nhi_store *s, size_t *ret_n)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	r = store_prepare(s, sql_cert_count_unrevoked, &st);
-	if (r == 0 && (r = store_step(s, st)) == 1) {
-		*ret_n = (size_t)sqlite3_column_int64(st, 0);
-		r = 0;
-	} else if (r == 0) {
-		r = NHI_ERR_STORE;
-	}
-	store_release(st);
-	return r;
+	return store_count(s, sql_cert_count_unrevoked, ret_n);
 }

@@ -36,8 +36,6 @@ static const char sql_grant_add[] =
         "INSERT INTO grants (identity_id, role, reason, state, ttl, created, expires)"
         " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7 FROM identities WHERE name = ?1";
 static const char sql_grant_get[] = "SELECT " GRANT_COLUMNS " WHERE g.id = ?1";
-static const char sql_grant_list[] =
-        "SELECT " GRANT_COLUMNS " WHERE ?1 IS NULL OR i.name = ?1 ORDER BY g.id DESC";
 /* Pages newest first, by id below the last one shown: a range of the
  * rowid (or of grants_identity, the identity found by its unique name),
  * never an optional term that would make sqlite read every grant. */
@@ -165,29 +163,6 @@ int nhi_store_grant_get(struct nhi_store *s, int64_t id, struct nhi_grant *ret)
 		r = grant_one(s, st, ret);
 	store_release(st);
 	return r;
-}
-
-int nhi_store_grant_list(struct nhi_store *s, const char *identity, struct nhi_grant **ret_list,
-                         size_t *ret_n)
-{
-	sqlite3_stmt *st = NULL;
-	void *rows = NULL;
-	size_t n = 0;
-	int r;
-
-	r = store_prepare(s, sql_grant_list, &st);
-	if (r == 0)
-		r = store_bind_text(s, st, 1, identity);
-	if (r == 0)
-		r = store_read_rows(s, st, sizeof(struct nhi_grant), grant_read, &rows, &n);
-	store_release(st);
-	if (r < 0) {
-		nhi_grant_list_free(rows, n);
-		return r;
-	}
-	*ret_list = rows;
-	*ret_n = n;
-	return 0;
 }
 
 int nhi_store_grant_decide(struct nhi_store *s, int64_t id, enum nhi_grant_state from,

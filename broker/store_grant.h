@@ -35,10 +35,7 @@ const char *nhi_grant_state_name(enum nhi_grant_state state);
  * for a pending one. ret_id gets its id. */
 int nhi_store_grant_add(struct nhi_store *s, const struct nhi_grant *in, int64_t *ret_id);
 int nhi_store_grant_get(struct nhi_store *s, int64_t id, struct nhi_grant *ret);
-/* Every grant, newest first; identity NULL: all identities. */
-int nhi_store_grant_list(struct nhi_store *s, const char *identity, struct nhi_grant **ret_list,
-                         size_t *ret_n);
-/* A page of the same, newest first: at most limit grants with an id below
+/* A page of the grants, newest first: at most limit grants with an id below
  * before_id (0: from the newest), of identity (NULL: all), and when
  * active_at > 0 only those active and unexpired at active_at. */
 int nhi_store_grant_page(struct nhi_store *s, const char *identity, int64_t active_at,

@@ -341,18 +341,7 @@ int nhi_store_identity_page(struct nhi_store *s, const char *after, size_t limit
 
 int nhi_store_identity_count(struct nhi_store *s, size_t *ret_n)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	r = store_prepare(s, sql_identity_count, &st);
-	if (r == 0 && (r = store_step(s, st)) == 1) {
-		*ret_n = (size_t)sqlite3_column_int64(st, 0);
-		r = 0;
-	} else if (r == 0) {
-		r = NHI_ERR_STORE;
-	}
-	store_release(st);
-	return r;
+	return store_count(s, sql_identity_count, ret_n);
 }
 
 /* Runs an UPDATE keyed by name (?1) with one more integer or text value. */

@@ -56,6 +56,8 @@ int store_step_done(struct nhi_store *s, sqlite3_stmt *st);
 typedef int store_row_reader(sqlite3_stmt *st, void *ret_elem);
 int store_read_rows(struct nhi_store *s, sqlite3_stmt *st, size_t elem_size,
 		    store_row_reader *read_row, void **ret_rows, size_t *ret_n);
+/* Runs a query whose one row holds one count, such as SELECT count(*). */
+int store_count(struct nhi_store *s, const char *sql, size_t *ret_n);
 /* A heap copy of a text column; NULL for SQL NULL. */
 int store_col_str(sqlite3_stmt *st, int col, char **ret);
 /* An integer column, or none for SQL NULL. */

@@ -112,13 +112,13 @@ Test(store_grant, denied_never_counts_and_list_is_newest_first)
 	        nhi_store_grant_decide(s, a, NHI_GRANT_PENDING, NHI_GRANT_DENIED, "root", 1002, 0),
 	        0);
 	cr_assert_eq(nhi_store_grant_find_active(s, "alice", "ops", 1003, &g), NHI_ERR_NOT_FOUND);
-	cr_assert_eq(nhi_store_grant_list(s, NULL, &list, &n), 0);
+	cr_assert_eq(nhi_store_grant_page(s, NULL, 0, 0, 10, &list, &n), 0);
 	cr_assert_eq(n, 2);
 	cr_assert_eq(list[0].id, b);
 	cr_assert_eq(list[1].id, a);
 	cr_assert_eq(list[1].state, NHI_GRANT_DENIED);
 	nhi_grant_list_free(list, n);
-	cr_assert_eq(nhi_store_grant_list(s, "bob", &list, &n), 0);
+	cr_assert_eq(nhi_store_grant_page(s, "bob", 0, 0, 10, &list, &n), 0);
 	cr_assert_eq(n, 0);
 	nhi_grant_list_free(list, n);
 }
