@@ -396,6 +396,25 @@ int nhi_nsscache_write(const char *path, uint64_t generation, const struct nhi_n
 	return r;
 }
 
+/* Opens path read-only, following no symlink, as long as it is a regular
+ * file: the descriptor, or an error. */
+static int open_regular(const char *path, struct stat *ret_st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+
+	if (fd < 0)
+		return errno == ENOENT ? NHI_ERR_NOT_FOUND : NHI_ERR_SYSTEM;
+	if (fstat(fd, ret_st) < 0) {
+		close(fd);
+		return NHI_ERR_SYSTEM;
+	}
+	if (!S_ISREG(ret_st->st_mode)) {
+		close(fd);
+		return NHI_ERR_FILE_UNSAFE;
+	}
+	return fd;
+}
+
 int nhi_nsscache_read_generation(const char *path, uint64_t *ret_generation)
 {
 	uint8_t h[HEADER_LEN];
@@ -405,14 +424,9 @@ int nhi_nsscache_read_generation(const char *path, uint64_t *ret_generation)
 
 	if (!path || !ret_generation)
 		return NHI_ERR_INVALID_ARGUMENT;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0)
-		return errno == ENOENT ? NHI_ERR_NOT_FOUND : NHI_ERR_SYSTEM;
-	if (fstat(fd, &st) < 0) {
-		r = NHI_ERR_SYSTEM;
-	} else if (!S_ISREG(st.st_mode)) {
-		r = NHI_ERR_FILE_UNSAFE;
-	} else if ((n = pread(fd, h, sizeof(h), 0)) < 0) {
+	if ((fd = open_regular(path, &st)) < 0)
+		return fd;
+	if ((n = pread(fd, h, sizeof(h), 0)) < 0) {
 		r = NHI_ERR_SYSTEM;
 	} else if ((size_t)n < sizeof(h) || memcmp(h, MAGIC, 8) != 0 ||
 	           le32(h + 8) != FORMAT_VERSION || le32(h + 12) != HEADER_LEN ||
@@ -510,15 +524,10 @@ int nhi_nsscache_open(const char *path, struct nhi_nsscache **ret_cache)
 
 	if (!path || !ret_cache)
 		return NHI_ERR_INVALID_ARGUMENT;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0)
-		return errno == ENOENT ? NHI_ERR_NOT_FOUND : NHI_ERR_SYSTEM;
-	if (fstat(fd, &st) < 0) {
-		r = NHI_ERR_SYSTEM;
-		goto out;
-	}
+	if ((fd = open_regular(path, &st)) < 0)
+		return fd;
 	/* Another user's writable file could change under the mapping. */
-	if (!S_ISREG(st.st_mode) || (st.st_mode & 022)) {
+	if (st.st_mode & 022) {
 		r = NHI_ERR_FILE_UNSAFE;
 		goto out;
 	}
