@@ -55,19 +55,6 @@ bot_ssh()
 	ERR=$(cat "$NHI_TMP/err")
 }
 
-# ok_if DESC CONDITION...: pass when the condition holds, else fail with
-# what nhi ssh said.
-ok_if()
-{
-	local desc=$1
-	shift
-	if "$@"; then
-		pass "$desc"
-	else
-		fail "$desc" "exit $RC" "stdout: $OUT" "stderr: $ERR"
-	fi
-}
-
 PORT=$NHI_SSHD_PORT
 bot_ssh --identity "$BOT" -p "$PORT" --known-hosts "$KH" 127.0.0.1 -- id -un
 ok_if "nhi ssh runs 'id -un' as the certificate's principal, exit 0" \

@@ -51,17 +51,6 @@ bot_ssh()
 	ERR=$(cat "$NHI_TMP/err")
 }
 
-ok_if()
-{
-	local desc=$1
-	shift
-	if "$@"; then
-		pass "$desc"
-	else
-		fail "$desc" "exit $RC" "stdout: $OUT" "stderr: $ERR"
-	fi
-}
-
 # --- a live server answers: a command quiet for 3 s, keepalives every
 # second, and a single unanswered one allowed. Without the answers counted,
 # nhi would give up after 2 s.

@@ -93,6 +93,19 @@ check()
 	fi
 }
 
+# ok_if DESC CONDITION...: pass when the condition holds, else fail with
+# what the test's last run left in RC, OUT and ERR.
+ok_if()
+{
+	local desc=$1
+	shift
+	if "$@"; then
+		pass "$desc"
+	else
+		fail "$desc" "exit $RC" "stdout: $OUT" "stderr: $ERR"
+	fi
+}
+
 bail_out()
 {
 	echo "Bail out! $*"

@@ -37,6 +37,25 @@ void accounts_fixture_open(struct accounts_fixture *f, const char *passwd_text,
 	cr_assert_eq(nhi_store_begin(f->store), 0);
 }
 
+void accounts_fixture_add(struct accounts_fixture *f, const char *name, enum nhi_identity_kind kind,
+                          int64_t uid, int64_t gid, const char *gecos, const char *home,
+                          const char *shell)
+{
+	struct nhi_identity id;
+	int r;
+
+	nhi_identity_init(&id);
+	id.name = (char *)name;
+	id.kind = kind;
+	id.uid = uid;
+	id.gid = gid;
+	id.gecos = (char *)gecos;
+	id.home = (char *)home;
+	id.shell = (char *)shell;
+	r = nhi_store_identity_add(f->store, &id, NULL);
+	cr_assert_eq(r, 0, "add %s: %s", name, nhi_strerror(r));
+}
+
 void accounts_fixture_close(struct accounts_fixture *f)
 {
 	nhi_store_rollback(f->store);

@@ -18,6 +18,10 @@ struct accounts_fixture {
 /* Unix ids are given from uid_min to uid_max. */
 void accounts_fixture_open(struct accounts_fixture *f, const char *passwd_text,
                            const char *group_text, uint32_t uid_min, uint32_t uid_max);
+/* Adds an identity to the store; gecos, home and shell may be NULL. */
+void accounts_fixture_add(struct accounts_fixture *f, const char *name, enum nhi_identity_kind kind,
+                          int64_t uid, int64_t gid, const char *gecos, const char *home,
+                          const char *shell);
 /* Rolls the transaction back and removes the directory. */
 void accounts_fixture_close(struct accounts_fixture *f);
 

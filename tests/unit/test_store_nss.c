@@ -29,19 +29,7 @@ static const char group_text[] = "root:x:0:\n";
 static void add_full(const char *name, enum nhi_identity_kind kind, int64_t uid, int64_t gid,
                      const char *gecos, const char *home, const char *shell)
 {
-	struct nhi_identity id;
-	int r;
-
-	nhi_identity_init(&id);
-	id.name = (char *)name;
-	id.kind = kind;
-	id.uid = uid;
-	id.gid = gid;
-	id.gecos = (char *)gecos;
-	id.home = (char *)home;
-	id.shell = (char *)shell;
-	r = nhi_store_identity_add(fx.store, &id, NULL);
-	cr_assert_eq(r, 0, "add %s: %s", name, nhi_strerror(r));
+	accounts_fixture_add(&fx, name, kind, uid, gid, gecos, home, shell);
 }
 
 static void add_identity(const char *name, int64_t uid, int64_t gid)
